@@ -27,7 +27,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 stamp="$VENV/.deps-stamp"
-want=$(cat pyproject.toml requirements-dev.txt pulumi_provider/pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1)
+want=$( { cat pyproject.toml requirements-dev.txt; cat pulumi_provider/pyproject.toml 2>/dev/null || true; } | sha256sum | cut -d" " -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -r requirements-dev.txt
