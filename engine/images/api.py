@@ -1,0 +1,160 @@
+"""What other areas (and `berth apply`) call to act on images."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from engine.errors import InvalidArgument
+from engine.images.store import Image, ImageStore, now_rfc3339
+
+if TYPE_CHECKING:
+    from engine.context import Context
+
+
+def inspect_image(img: Image) -> dict[str, Any]:
+    cfg = img.config
+    layers_dirs = [str(p) for p in img.layer_dirs()]
+    out: dict[str, Any] = {
+        "Id": img.id,
+        "RepoTags": img.repo_tags,
+        "RepoDigests": img.repo_digests,
+        "Parent": img.parent,
+        "Comment": _comment(cfg),
+        "Created": img.created,
+        "DockerVersion": "",
+        "Author": cfg.get("author", ""),
+        "Config": cfg.get("config") or {},
+        "Architecture": cfg.get("architecture", ""),
+        "Os": cfg.get("os", ""),
+        "Size": img.size,
+        "GraphDriver": {"Name": "overlay", "Data": {
+            "LowerDir": ":".join(layers_dirs[1:]) if layers_dirs else "",
+            "UpperDir": layers_dirs[0] if layers_dirs else ""}},
+        "RootFS": {"Type": "layers", "Layers": img.diff_ids},
+        "Metadata": {"LastTagTime": img.meta.get("last_tag_time", "0001-01-01T00:00:00Z")},
+        "Descriptor": img.manifest_descriptor,
+    }
+    if cfg.get("variant"):
+        out["Variant"] = cfg["variant"]
+    return out
+
+
+def _comment(cfg: dict[str, Any]) -> str:
+    hist = cfg.get("history") or []
+    return str(hist[-1].get("comment", "")) if hist else ""
+
+
+def inspect(ctx: Context, name_or_id: str) -> dict[str, Any]:
+    return inspect_image(ImageStore(ctx).resolve(name_or_id))
+
+
+def list_all(ctx: Context) -> list[dict[str, Any]]:
+    return [inspect_image(i) for i in ImageStore(ctx).images()]
+
+
+# ---------------------------------------------------------------------------- import
+
+_CHANGE_VERBS = {"CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER", "VOLUME", "WORKDIR",
+                 "STOPSIGNAL"}
+
+
+def _json_or_shell(arg: str, shell_form: bool = True) -> list[str]:
+    a = arg.strip()
+    if a.startswith("["):
+        try:
+            v = json.loads(a)
+        except json.JSONDecodeError:
+            v = None
+        if isinstance(v, list) and all(isinstance(x, str) for x in v):
+            return v
+    return ["/bin/sh", "-c", a] if shell_form else shlex.split(a)
+
+
+def _kv_pairs(arg: str, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    words = shlex.split(arg)
+    if len(words) == 2 and "=" not in words[0]:
+        return {words[0]: words[1]}
+    if words and "=" not in words[0] and what == "ENV":  # ENV key value with spaces
+        k, _, v = arg.strip().partition(" ")
+        return {k: v.strip()}
+    for w in words:
+        k, eq, v = w.partition("=")
+        if not eq or not k:
+            raise InvalidArgument(f"--change {what}: {w!r} is not KEY=VALUE", field="change")
+        out[k] = v
+    return out
+
+
+def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
+    """Apply Dockerfile-style `--change` instructions to an image's `config.Config`."""
+    c = config
+    for ch in changes:
+        verb, _, arg = ch.strip().partition(" ")
+        v = verb.upper()
+        if v not in _CHANGE_VERBS:
+            raise InvalidArgument(f"--change {ch!r}: {verb!r} is not a supported instruction "
+                                  f"({', '.join(sorted(_CHANGE_VERBS))})", field="change")
+        arg = arg.strip()
+        if v == "CMD":
+            c["Cmd"] = _json_or_shell(arg)
+        elif v == "ENTRYPOINT":
+            c["Entrypoint"] = _json_or_shell(arg)
+        elif v == "ENV":
+            env = [e for e in c.get("Env") or []]
+            for k, val in _kv_pairs(arg, "ENV").items():
+                env = [e for e in env if e.split("=", 1)[0] != k] + [f"{k}={val}"]
+            c["Env"] = env
+        elif v == "LABEL":
+            c.setdefault("Labels", {}).update(_kv_pairs(arg, "LABEL"))
+        elif v == "EXPOSE":
+            ports = c.setdefault("ExposedPorts", {})
+            for p in arg.split():
+                ports[p if "/" in p else f"{p}/tcp"] = {}
+        elif v == "VOLUME":
+            vols = c.setdefault("Volumes", {})
+            for p in _json_or_shell(arg, shell_form=False):
+                vols[p] = {}
+        elif v == "USER":
+            c["User"] = arg
+        elif v == "WORKDIR":
+            c["WorkingDir"] = arg
+        elif v == "STOPSIGNAL":
+            c["StopSignal"] = arg
+        elif v == "ONBUILD":
+            c.setdefault("OnBuild", []).append(arg)
+    return c
+
+
+def import_tarball(ctx: Context, src: BinaryIO | Path, ref: str | None = None, changes: list[str] | None = None,
+                   message: str = "", source_name: str = "-") -> Image:
+    """`docker import`: one layer from a (possibly compressed) rootfs tarball."""
+    from engine.images import reference as refmod
+    from engine.images.layers import open_decompressed
+
+    tags = [str(refmod.parse(ref))] if ref else []
+    config: dict[str, Any] = {}
+    apply_changes(config, list(changes or []))
+    store = ImageStore(ctx)
+    store.ensure_layout()
+    out, tmp = store.tmp_file("import-")
+    try:
+        with contextlib.ExitStack() as st:
+            raw = st.enter_context(open(src, "rb")) if isinstance(src, Path) else src
+            stream, _kind = open_decompressed(raw)
+            with out:
+                while True:
+                    b = stream.read(1 << 20)
+                    if not b:
+                        break
+                    out.write(b)
+        created = now_rfc3339()
+        hist = {"created": created, "created_by": "", "comment": message or f"Imported from {source_name}"}
+        return store.commit({"created": created, "config": config}, [tmp], [hist], tags)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()

@@ -1,0 +1,450 @@
+"""Layer tars in and out of the store.
+
+`unpack()` turns an (untrusted) layer tar into a directory ready to serve as an overlayfs lower
+dir: whiteouts `.wh.NAME` become character devices 0/0, opaque markers `.wh..wh..opq` become the
+`trusted.overlay.opaque=y` xattr on their directory. Hardlinks, symlinks, device nodes, xattrs,
+ownership, modes and mtimes are kept. An entry that would land outside the root (a `..`
+component, an absolute name, a path through a symlink, a hardlink to something outside) is
+refused with an error naming it; nothing is ever written outside `dest`.
+
+`tar_from_overlay_upper()` goes the other way for `commit`, `build` and `diff`.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, BinaryIO
+
+from engine.errors import BerthError
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+OPAQUE_XATTR = "trusted.overlay.opaque"
+_CHUNK = 1 << 20
+_IS_ROOT = os.geteuid() == 0
+
+
+class LayerError(BerthError):
+    """A layer that cannot be unpacked safely (or is corrupt)."""
+
+    type = "invalid_layer"
+
+
+# --------------------------------------------------------------------------- compression
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def detect_compression(head: bytes) -> str:
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    if head[:3] == b"BZh":
+        return "bzip2"
+    if head[:6] == b"\xfd7zXZ\x00":
+        return "xz"
+    return "none"
+
+
+class _Peek:
+    """A read-only stream that lets the first bytes be inspected without losing them."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.buf = b""
+
+    def peek(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            more = self.raw.read(n - len(self.buf))
+            if not more:
+                break
+            self.buf += more
+        return self.buf[:n]
+
+    def read(self, n: int = -1) -> bytes:
+        if self.buf:
+            if n < 0:
+                out, self.buf = self.buf + self.raw.read(), b""
+                return out
+            out, self.buf = self.buf[:n], self.buf[n:]
+            if len(out) < n:
+                out += self.raw.read(n - len(out))
+            return out
+        return self.raw.read(n)
+
+    def readable(self) -> bool:
+        return True
+
+
+def open_decompressed(raw: BinaryIO) -> tuple[IO[bytes], str]:
+    """Wrap `raw` in the right decompressor (by magic number). Returns (stream, kind)."""
+    p = _Peek(raw)
+    kind = detect_compression(p.peek(6))
+    if kind == "gzip":
+        import gzip
+
+        return gzip.GzipFile(fileobj=p, mode="rb"), kind  # type: ignore[arg-type]
+    if kind == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(p, read_across_frames=True), kind  # type: ignore[arg-type]
+    if kind == "bzip2":
+        import bz2
+
+        return bz2.BZ2File(p, "rb"), kind  # type: ignore[arg-type]
+    if kind == "xz":
+        import lzma
+
+        return lzma.LZMAFile(p, "rb"), kind  # type: ignore[arg-type]
+    return p, kind  # type: ignore[return-value]
+
+
+class HashingReader:
+    """Counts and hashes everything read through it (the diff ID of a layer)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.h = hashlib.sha256()
+        self.size = 0
+
+    def read(self, n: int = -1) -> bytes:
+        b = self.raw.read(n)
+        self.h.update(b)
+        self.size += len(b)
+        return b
+
+    def readable(self) -> bool:
+        return True
+
+    def drain(self) -> None:
+        while self.read(_CHUNK):
+            pass
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + self.h.hexdigest()
+
+
+# --------------------------------------------------------------------------- unpacking
+
+
+def _clean_name(name: str) -> list[str]:
+    """Split an entry name into components; refuse `..` and absolute names."""
+    if name.startswith("/"):
+        raise LayerError(f"layer entry {name!r} has an absolute path: refused")
+    parts = []
+    for c in name.split("/"):
+        if c in ("", "."):
+            continue
+        if c == "..":
+            raise LayerError(f"layer entry {name!r} contains '..': refused (it would escape the layer root)")
+        parts.append(c)
+    return parts
+
+
+class _Unpacker:
+    def __init__(self, dest: Path) -> None:
+        self.dest = str(dest)
+        self.dirs: list[tuple[str, tarfile.TarInfo]] = []
+        self.size = 0
+        self.known_dirs: set[str] = {""}
+
+    def _parent(self, parts: list[str], entry: str, create: bool = True) -> str:
+        """The real directory that will hold the entry: every component must be a directory
+        (missing ones are created), never a symlink."""
+        rel = ""
+        for c in parts[:-1]:
+            rel = f"{rel}/{c}" if rel else c
+            if rel in self.known_dirs:
+                continue
+            p = os.path.join(self.dest, rel)
+            try:
+                st = os.lstat(p)
+            except FileNotFoundError:
+                if not create:
+                    raise LayerError(f"layer entry {entry!r}: {rel!r} does not exist in the layer") from None
+                os.mkdir(p, 0o755)
+                self.known_dirs.add(rel)
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                raise LayerError(f"layer entry {entry!r} would be written through the symlink {rel!r}: refused")
+            if not stat.S_ISDIR(st.st_mode):
+                raise LayerError(f"layer entry {entry!r}: {rel!r} is not a directory")
+            self.known_dirs.add(rel)
+        return os.path.join(self.dest, rel) if rel else self.dest
+
+    def _clear(self, path: str, keep_dir: bool) -> bool:
+        """Remove what is at path (unless it is a dir and keep_dir). True if a dir remains."""
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return False
+        if stat.S_ISDIR(st.st_mode):
+            if keep_dir:
+                return True
+            import shutil
+
+            shutil.rmtree(path)
+            self.known_dirs = {d for d in self.known_dirs if not (os.path.join(self.dest, d) + "/").startswith(path + "/")}
+            self.known_dirs.add("")
+            return False
+        os.unlink(path)
+        return False
+
+    def entry(self, ti: tarfile.TarInfo, tf: tarfile.TarFile) -> None:
+        name = ti.name
+        parts = _clean_name(name)
+        if not parts:  # the root itself
+            if ti.isdir():
+                self.dirs.append((self.dest, ti))
+            return
+        base = parts[-1]
+        parent = self._parent(parts, name)
+        if base == OPAQUE_MARKER:
+            try:
+                os.setxattr(parent, OPAQUE_XATTR, b"y")
+            except OSError as e:
+                raise LayerError(f"layer entry {name!r}: cannot mark {parent} opaque: {e}") from None
+            return
+        if base.startswith(WHITEOUT_PREFIX):
+            target = base[len(WHITEOUT_PREFIX):]
+            if not target or target in (".", ".."):
+                raise LayerError(f"layer entry {name!r} is an invalid whiteout: refused")
+            path = os.path.join(parent, target)
+            self._clear(path, keep_dir=False)
+            os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(0, 0))
+            return
+        path = os.path.join(parent, base)
+        rel = "/".join(parts)
+        if ti.isdir():
+            if not self._clear(path, keep_dir=True):
+                os.mkdir(path, 0o700)
+            self.known_dirs.add(rel)
+            self.dirs.append((path, ti))
+            return
+        self._clear(path, keep_dir=False)
+        if ti.isreg():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            try:
+                src = tf.extractfile(ti)
+                left = ti.size
+                if src is not None:
+                    while left > 0:
+                        b = src.read(min(left, _CHUNK))
+                        if not b:
+                            raise LayerError(f"layer entry {name!r}: unexpected end of data")
+                        _write_all(fd, b)
+                        left -= len(b)
+            finally:
+                os.close(fd)
+            self.size += ti.size
+        elif ti.issym():
+            os.symlink(ti.linkname, path)
+        elif ti.islnk():
+            lparts = _clean_link(ti.linkname, name)
+            lparent = self._parent(lparts, name, create=False)  # the target's dir must be real
+            target = os.path.join(lparent, lparts[-1])
+            try:
+                st = os.lstat(target)
+            except FileNotFoundError:
+                raise LayerError(f"layer entry {name!r}: hardlink target {ti.linkname!r} is not in the layer") from None
+            if stat.S_ISDIR(st.st_mode):
+                raise LayerError(f"layer entry {name!r}: hardlink to a directory {ti.linkname!r}: refused")
+            os.link(target, path, follow_symlinks=False)
+            return  # a hardlink shares the target's inode: no metadata of its own
+        elif ti.ischr() or ti.isblk():
+            kind = stat.S_IFCHR if ti.ischr() else stat.S_IFBLK
+            os.mknod(path, 0o600 | kind, os.makedev(ti.devmajor, ti.devminor))
+        elif ti.isfifo():
+            os.mkfifo(path, 0o600)
+        else:
+            raise LayerError(f"layer entry {name!r} has an unsupported type {ti.type!r}")
+        self._meta(path, ti)
+
+    def _meta(self, path: str, ti: tarfile.TarInfo) -> None:
+        link = ti.issym()
+        if _IS_ROOT:
+            os.lchown(path, ti.uid, ti.gid)
+        for k, v in ti.pax_headers.items():
+            if k.startswith("SCHILY.xattr."):
+                xname = k[len("SCHILY.xattr."):]
+                if xname.startswith("trusted.overlay."):
+                    continue  # never let a layer forge overlay metadata
+                try:
+                    os.setxattr(path, xname, v.encode("utf-8", "surrogateescape"), follow_symlinks=False)
+                except OSError as e:
+                    if e.errno not in (errno.ENOTSUP, errno.EPERM, errno.EOPNOTSUPP):
+                        raise
+        if not link:
+            os.chmod(path, ti.mode & 0o7777)
+        try:
+            os.utime(path, (ti.mtime, ti.mtime), follow_symlinks=False)
+        except OSError:
+            pass
+
+    def finish(self) -> None:
+        for path, ti in reversed(self.dirs):  # deepest last-created first
+            self._meta(path, ti)
+
+
+def _write_all(fd: int, b: bytes) -> None:
+    mv = memoryview(b)
+    while mv:
+        n = os.write(fd, mv)
+        mv = mv[n:]
+
+
+def _clean_link(linkname: str, entry: str) -> list[str]:
+    try:
+        parts = _clean_name(linkname)
+    except LayerError:
+        raise LayerError(f"layer entry {entry!r} is a hardlink to {linkname!r} outside the layer: refused") from None
+    if not parts:
+        raise LayerError(f"layer entry {entry!r} is a hardlink to the layer root: refused")
+    return parts
+
+
+def unpack(stream: IO[bytes], dest: Path) -> int:
+    """Unpack an uncompressed tar stream into the (empty, existing) directory `dest`.
+    Returns the total size of regular file content."""
+    u = _Unpacker(dest)
+    try:
+        with tarfile.open(fileobj=stream, mode="r|", errorlevel=2) as tf:  # type: ignore[call-overload]
+            for ti in tf:
+                u.entry(ti, tf)
+    except tarfile.TarError as e:
+        raise LayerError(f"corrupt layer tar: {e}") from None
+    except EOFError as e:
+        raise LayerError(f"truncated layer: {e}") from None
+    u.finish()
+    return u.size
+
+
+def unpack_compressed(raw: BinaryIO, dest: Path) -> tuple[str, int]:
+    """Decompress (gzip/zstd/none, by magic) and unpack into `dest`. Returns (diff_id, size):
+    the diff ID is the sha256 of the whole uncompressed stream, trailing padding included."""
+    stream, _kind = open_decompressed(raw)
+    h = HashingReader(stream)
+    try:
+        size = unpack(h, dest)
+        h.drain()
+    except (OSError, EOFError) as e:
+        if isinstance(e, LayerError):
+            raise
+        if isinstance(e, EOFError) or "gzip" in type(e).__name__.lower() or isinstance(e, ValueError):
+            raise LayerError(f"corrupt or truncated layer: {e}") from None
+        raise
+    except Exception as e:
+        if type(e).__module__.startswith(("zstd", "zlib", "gzip")) or "ZstdError" in type(e).__name__:
+            raise LayerError(f"corrupt layer: {e}") from None
+        raise
+    return h.digest, size
+
+
+# --------------------------------------------------------------------------- overlay upper -> tar
+
+
+def _walk(root: str) -> Iterator[tuple[str, os.stat_result]]:
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        d = os.path.join(root, rel) if rel else root
+        with os.scandir(d) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for e in entries:
+            r = f"{rel}/{e.name}" if rel else e.name
+            st = e.stat(follow_symlinks=False)
+            yield r, st
+            if stat.S_ISDIR(st.st_mode):
+                stack.append(r)
+
+
+def _xattrs(path: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return out
+    for n in names:
+        if n.startswith("trusted.overlay.") or n.startswith("user.overlay."):
+            continue
+        try:
+            out["SCHILY.xattr." + n] = os.getxattr(path, n, follow_symlinks=False).decode("utf-8", "surrogateescape")
+        except OSError:
+            pass
+    return out
+
+
+def tar_from_overlay_upper(upper: Path, out: BinaryIO) -> None:
+    """Write a layer tar (uncompressed) of an overlay upper dir to `out`: whiteout devices
+    become `.wh.NAME` files, opaque directories get a `.wh..wh..opq` entry."""
+    root = str(upper)
+    seen: dict[tuple[int, int], str] = {}
+    # Walk depth-first but emit in sorted, parent-before-child order.
+    entries = sorted(_walk(root), key=lambda x: x[0].split("/"))
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:  # type: ignore[call-overload]
+        for rel, st in entries:
+            path = os.path.join(root, rel)
+            mode = st.st_mode
+            if stat.S_ISCHR(mode) and st.st_rdev == 0:
+                d, _, base = rel.rpartition("/")
+                ti = tarfile.TarInfo((d + "/" if d else "") + WHITEOUT_PREFIX + base)
+                ti.mtime = int(st.st_mtime)
+                ti.mode = 0o644
+                tf.addfile(ti)
+                continue
+            ti = tarfile.TarInfo(rel)
+            ti.uid, ti.gid = st.st_uid, st.st_gid
+            ti.uname = ti.gname = ""
+            ti.mode = stat.S_IMODE(mode)
+            ti.mtime = int(st.st_mtime)
+            pax = _xattrs(path)
+            if pax:
+                ti.pax_headers = pax
+            fobj = None
+            if stat.S_ISDIR(mode):
+                ti.type = tarfile.DIRTYPE
+            elif stat.S_ISREG(mode):
+                key = (st.st_dev, st.st_ino)
+                if st.st_nlink > 1 and key in seen:
+                    ti.type = tarfile.LNKTYPE
+                    ti.linkname = seen[key]
+                else:
+                    if st.st_nlink > 1:
+                        seen[key] = rel
+                    ti.type = tarfile.REGTYPE
+                    ti.size = st.st_size
+                    fobj = open(path, "rb")  # noqa: SIM115
+            elif stat.S_ISLNK(mode):
+                ti.type = tarfile.SYMTYPE
+                ti.linkname = os.readlink(path)
+            elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                ti.type = tarfile.CHRTYPE if stat.S_ISCHR(mode) else tarfile.BLKTYPE
+                ti.devmajor, ti.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+            elif stat.S_ISFIFO(mode):
+                ti.type = tarfile.FIFOTYPE
+            else:
+                continue  # sockets are not kept, like docker
+            try:
+                tf.addfile(ti, fobj)
+            finally:
+                if fobj is not None:
+                    fobj.close()
+            if stat.S_ISDIR(mode):
+                try:
+                    opaque = os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
+                except OSError:
+                    opaque = False
+                if opaque:
+                    w = tarfile.TarInfo(rel + "/" + OPAQUE_MARKER)
+                    w.mtime = int(st.st_mtime)
+                    w.mode = 0o644
+                    tf.addfile(w)

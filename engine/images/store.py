@@ -1,0 +1,582 @@
+"""The image store.
+
+    <root>/oci/                 a valid OCI image layout (skopeo reads it: `oci:<root>/oci:<ref>`)
+        oci-layout, index.json  one descriptor per tag (`org.opencontainers.image.ref.name` is the
+                                normalised reference), one without annotations per untagged image
+        blobs/sha256/<hex>      manifests, configs, compressed layers (content addressed)
+    <root>/layers/<diffid hex>/ each layer unpacked once, used directly as an overlay lower dir
+    <root>/images/<id hex>.json per-image metadata: manifest descriptor, tags, repo digests
+    <root>/images/layers/<diffid hex>.json  unpacked size of a layer
+
+Blobs and layer directories are content addressed and appear atomically (written under tmp/,
+then renamed), so concurrent writers never clash; metadata and index.json change only under the
+`images` lock. An image exists once its metadata file does, which is written last: an
+interrupted pull leaves at most unreferenced blobs/layers that the next pull reuses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from engine.errors import BerthError, Conflict, InvalidArgument, NotFound
+from engine.images import reference as refmod
+from engine.util.fs import atomic_write, atomic_write_json, read_json
+from engine.util.lock import locked
+
+if TYPE_CHECKING:
+    from engine.context import Context
+
+MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MT_OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+MT_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+MT_OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+MT_OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+MT_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MT_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+MT_DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+MT_DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+MT_DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
+MT_DOCKER_FOREIGN = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+LAYER_MEDIA_TYPES = {MT_OCI_LAYER, MT_OCI_LAYER_GZIP, MT_OCI_LAYER_ZSTD, MT_DOCKER_LAYER_GZIP, MT_DOCKER_LAYER,
+                     "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", MT_DOCKER_FOREIGN}
+REF_ANNOTATION = "org.opencontainers.image.ref.name"
+GZIP_LEVEL = 6
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def hex_of(digest: str) -> str:
+    algo, _, h = digest.partition(":")
+    if algo != "sha256" or len(h) != 64 or not all(c in "0123456789abcdef" for c in h):
+        raise InvalidArgument(f"unsupported or malformed digest {digest!r}", field="digest")
+    return h
+
+
+def now_rfc3339() -> str:
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1e9):09d}Z"
+
+
+def host_platform() -> dict[str, str]:
+    import platform
+
+    m = platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i386": "386",
+            "i686": "386", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}.get(m)
+    if arch:
+        return {"os": "linux", "architecture": arch}
+    if m.startswith("armv7"):
+        return {"os": "linux", "architecture": "arm", "variant": "v7"}
+    if m.startswith("armv6"):
+        return {"os": "linux", "architecture": "arm", "variant": "v6"}
+    return {"os": "linux", "architecture": m}
+
+
+def image_users(ctx: Context, image_id: str) -> list[str]:
+    """Names of containers using an image (asks the containers area when it exists)."""
+    try:
+        from engine.containers import api as capi  # type: ignore[attr-defined]
+    except ModuleNotFoundError:
+        return []
+    fn = getattr(capi, "image_users", None)
+    return list(fn(ctx, image_id)) if fn else []
+
+
+class Image:
+    def __init__(self, store: ImageStore, meta: dict[str, Any]) -> None:
+        self.store = store
+        self.meta = meta
+        self.id: str = meta["id"]
+        self._config: dict[str, Any] | None = None
+        self._manifest: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"Image({self.id[:19]}, {self.repo_tags})"
+
+    @property
+    def short_id(self) -> str:
+        return self.id.split(":", 1)[1][:12]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if self._config is None:
+            self._config = json.loads(self.store.read_blob(self.id))
+        return self._config
+
+    @property
+    def manifest_descriptor(self) -> dict[str, Any]:
+        return self.meta["manifest"]
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        if self._manifest is None:
+            self._manifest = json.loads(self.store.read_blob(self.meta["manifest"]["digest"]))
+        return self._manifest
+
+    @property
+    def diff_ids(self) -> list[str]:
+        return list(self.config.get("rootfs", {}).get("diff_ids") or [])
+
+    def layer_dirs(self) -> list[Path]:
+        """Unpacked layer dirs, top-most first (overlay lowerdir order)."""
+        return [self.store.layer_dir(d) for d in reversed(self.diff_ids)]
+
+    @property
+    def tags(self) -> list[str]:
+        """Full normalised tags (docker.io/library/busybox:latest)."""
+        return list(self.meta.get("repo_tags", []))
+
+    @property
+    def repo_tags(self) -> list[str]:
+        return [refmod.parse(t).familiar() for t in self.tags]
+
+    @property
+    def repo_digests(self) -> list[str]:
+        return [refmod.parse(t).familiar() for t in self.meta.get("repo_digests", [])]
+
+    @property
+    def created(self) -> str:
+        return str(self.config.get("created") or "")
+
+    @property
+    def size(self) -> int:
+        return sum(self.store.layer_size(d) for d in self.diff_ids)
+
+    @property
+    def parent(self) -> str:
+        return str(self.meta.get("parent") or "")
+
+
+class ImageStore:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.oci = ctx.oci_dir
+        self.blobs = ctx.oci_dir / "blobs" / "sha256"
+        self.meta_dir = ctx.images_dir
+        self.layer_meta_dir = ctx.images_dir / "layers"
+
+    # ------------------------------------------------------------------ layout & blobs
+    def ensure_layout(self) -> None:
+        if not (self.oci / "oci-layout").exists():
+            self.blobs.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.oci / "oci-layout", json.dumps({"imageLayoutVersion": "1.0.0"}))
+        if not (self.oci / "index.json").exists():
+            with locked(self.ctx, "images"):
+                if not (self.oci / "index.json").exists():
+                    self._rebuild_index()
+        self.ctx.layers_dir.mkdir(parents=True, exist_ok=True)
+        self.layer_meta_dir.mkdir(parents=True, exist_ok=True)
+
+    def blob_path(self, digest: str) -> Path:
+        return self.blobs / hex_of(digest)
+
+    def has_blob(self, digest: str) -> bool:
+        return self.blob_path(digest).exists()
+
+    def read_blob(self, digest: str) -> bytes:
+        try:
+            return self.blob_path(digest).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} is missing from the store", field="digest") from None
+
+    def put_blob(self, data: bytes, expect: str | None = None) -> str:
+        d = "sha256:" + sha256_hex(data)
+        if expect and expect != d:
+            raise BerthError(f"content does not match its digest: want {expect}, got {d}", field="digest")
+        p = self.blob_path(d)
+        if not p.exists():
+            self.ensure_layout()
+            atomic_write(p, data)
+        return d
+
+    def adopt_blob_file(self, tmp: Path, digest: str) -> None:
+        """Move a verified temp file (under ctx.tmp_dir) into place as blob `digest`."""
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, self.blob_path(digest))
+
+    def tmp_file(self, prefix: str = "blob-") -> tuple[BinaryIO, Path]:
+        fd, name = tempfile.mkstemp(dir=self.ctx.tmp_dir, prefix=prefix)
+        return os.fdopen(fd, "w+b"), Path(name)
+
+    # ------------------------------------------------------------------ layers
+    def layer_dir(self, diff_id: str) -> Path:
+        return self.ctx.layers_dir / hex_of(diff_id)
+
+    def has_layer(self, diff_id: str) -> bool:
+        return self.layer_dir(diff_id).is_dir()
+
+    def layer_size(self, diff_id: str) -> int:
+        m = read_json(self.layer_meta_dir / (hex_of(diff_id) + ".json"), {})
+        return int(m.get("size", 0))
+
+    def ensure_layer_from_stream(self, raw: BinaryIO, expect_diff_id: str | None) -> str:
+        """Unpack a (possibly compressed) layer into its directory, atomically. Verifies the
+        diff ID when given; returns it."""
+        from engine.images.layers import LayerError, unpack_compressed
+
+        if expect_diff_id and self.has_layer(expect_diff_id):
+            return expect_diff_id
+        self.ensure_layout()
+        tmp = Path(tempfile.mkdtemp(dir=self.ctx.tmp_dir, prefix="layer-"))
+        try:
+            os.chmod(tmp, 0o755)
+            diff_id, size = unpack_compressed(raw, tmp)
+            if expect_diff_id and diff_id != expect_diff_id:
+                raise LayerError(f"layer content does not match its diff ID: want {expect_diff_id}, got {diff_id}")
+            self._install_layer(tmp, diff_id, size)
+        finally:
+            if tmp.exists():
+                _rmtree(tmp)
+        return diff_id
+
+    def _install_layer(self, tmp: Path, diff_id: str, size: int) -> None:
+        atomic_write_json(self.layer_meta_dir / (hex_of(diff_id) + ".json"), {"diff_id": diff_id, "size": size})
+        final = self.layer_dir(diff_id)
+        if final.exists():
+            return
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not final.exists():
+                raise
+
+    def put_layer_tar(self, tar: Path) -> tuple[dict[str, Any], str]:
+        """Store an uncompressed layer tar: gzip blob + unpacked dir. Returns (descriptor, diff_id)."""
+        dh, bh = hashlib.sha256(), hashlib.sha256()
+        comp = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+        out, tmp = self.tmp_file()
+        size = 0
+        try:
+            with out, open(tar, "rb") as f:
+                while True:
+                    b = f.read(1 << 20)
+                    if not b:
+                        break
+                    dh.update(b)
+                    c = comp.compress(b)
+                    if c:
+                        bh.update(c)
+                        out.write(c)
+                        size += len(c)
+                c = comp.flush()
+                bh.update(c)
+                out.write(c)
+                size += len(c)
+            digest = "sha256:" + bh.hexdigest()
+            self.ensure_layout()
+            self.adopt_blob_file(tmp, digest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        diff_id = "sha256:" + dh.hexdigest()
+        if not self.has_layer(diff_id):
+            with open(tar, "rb") as f:
+                self.ensure_layer_from_stream(f, diff_id)
+        return {"mediaType": MT_OCI_LAYER_GZIP, "digest": digest, "size": size}, diff_id
+
+    # ------------------------------------------------------------------ metadata
+    def _meta_path(self, image_id: str) -> Path:
+        return self.meta_dir / (hex_of(image_id) + ".json")
+
+    def _all_meta(self) -> list[dict[str, Any]]:
+        out = []
+        try:
+            names = os.listdir(self.meta_dir)
+        except FileNotFoundError:
+            return []
+        for n in sorted(names):
+            if n.endswith(".json") and len(n) == 69:
+                m = read_json(self.meta_dir / n)
+                if m:
+                    out.append(m)
+        return out
+
+    def images(self) -> list[Image]:
+        return [Image(self, m) for m in self._all_meta()]
+
+    def get(self, image_id: str) -> Image | None:
+        m = read_json(self._meta_path(image_id))
+        return Image(self, m) if m else None
+
+    def resolve(self, name_or_id: str) -> Image:
+        s = name_or_id.strip()
+        if not s:
+            raise InvalidArgument("image name must not be empty", field="image")
+        metas = self._all_meta()
+        if s.startswith("sha256:"):
+            prefix = s[7:]
+            hits = [m for m in metas if m["id"][7:].startswith(prefix)] if prefix else []
+            return self._one(hits, s)
+        try:
+            ref = refmod.parse(s)
+        except InvalidArgument:
+            ref = None
+        if ref is not None:
+            if ref.digest:
+                want = f"{ref.name}@{ref.digest}"
+                for m in metas:
+                    if want in m.get("repo_digests", []):
+                        return Image(self, m)
+            else:
+                want = str(ref)
+                for m in metas:
+                    if want in m.get("repo_tags", []):
+                        return Image(self, m)
+        if all(c in "0123456789abcdef" for c in s) and len(s) <= 64:
+            hits = [m for m in metas if m["id"][7:].startswith(s)]
+            if hits:
+                return self._one(hits, s)
+        if ref is None and not all(c in "0123456789abcdef" for c in s):
+            refmod.parse(s)  # re-raise the reference error: it quotes the input
+        raise NotFound(f"No such image: {s}", field="image")
+
+    def _one(self, hits: list[dict[str, Any]], s: str) -> Image:
+        if not hits:
+            raise NotFound(f"No such image: {s}", field="image")
+        if len(hits) > 1:
+            raise InvalidArgument(f"image ID prefix {s!r} is ambiguous ({len(hits)} images match)", field="image")
+        return Image(self, hits[0])
+
+    def _rebuild_index(self) -> None:
+        """index.json from the metadata (caller holds the lock)."""
+        manifests = []
+        for m in self._all_meta():
+            desc = {k: m["manifest"][k] for k in ("mediaType", "digest", "size")}
+            tags = m.get("repo_tags", [])
+            if not tags:
+                manifests.append(desc)
+            for t in sorted(tags):
+                manifests.append({**desc, "annotations": {REF_ANNOTATION: t, "io.containerd.image.name": t}})
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.oci / "index.json",
+                          {"schemaVersion": 2, "mediaType": MT_OCI_INDEX, "manifests": manifests})
+
+    def _write_meta(self, m: dict[str, Any]) -> None:
+        atomic_write_json(self._meta_path(m["id"]), m)
+
+    def _take_tags(self, metas: list[dict[str, Any]], tags: Iterable[str], owner: str) -> None:
+        """Move tags to `owner`: remove them from every other image (caller holds the lock)."""
+        tags = set(tags)
+        for m in metas:
+            if m["id"] == owner:
+                continue
+            had = m.get("repo_tags", [])
+            keep = [t for t in had if t not in tags]
+            if keep != had:
+                m["repo_tags"] = keep
+                self._write_meta(m)
+
+    def add_image(self, manifest_bytes: bytes, config_bytes: bytes, tags: Iterable[str] = (),
+                  repo_digests: Iterable[str] = (), parent: str = "",
+                  manifest_media_type: str | None = None) -> Image:
+        """Register an image whose layers are already stored (blobs and unpacked dirs)."""
+        tags = [str(refmod.parse(t)) for t in tags]
+        manifest = json.loads(manifest_bytes)
+        mt = manifest_media_type or manifest.get("mediaType") or MT_OCI_MANIFEST
+        config = json.loads(config_bytes)
+        self.ensure_layout()
+        image_id = self.put_blob(config_bytes)
+        mdigest = self.put_blob(manifest_bytes)
+        with locked(self.ctx, "images"):
+            for layer in manifest.get("layers", []):
+                if not self.has_blob(layer["digest"]):
+                    raise BerthError(f"layer blob {layer['digest']} vanished while the image was being stored; "
+                                     "retry", field="layer")
+            for d in config.get("rootfs", {}).get("diff_ids", []):
+                if not self.has_layer(d):
+                    raise BerthError(f"layer {d} is not unpacked; retry", field="layer")
+            metas = self._all_meta()
+            old = next((m for m in metas if m["id"] == image_id), None)
+            m = old or {"id": image_id, "manifest": {"mediaType": mt, "digest": mdigest,
+                                                     "size": len(manifest_bytes)},
+                        "repo_tags": [], "repo_digests": [], "parent": parent, "added": now_rfc3339()}
+            if not self.has_blob(m["manifest"]["digest"]):
+                m["manifest"] = {"mediaType": mt, "digest": mdigest, "size": len(manifest_bytes)}
+            for t in tags:
+                if t not in m["repo_tags"]:
+                    m["repo_tags"].append(t)
+                    m["last_tag_time"] = now_rfc3339()
+            for d in repo_digests:
+                if d not in m["repo_digests"]:
+                    m["repo_digests"].append(d)
+            self._take_tags(metas, tags, image_id)
+            self._write_meta(m)
+            self._rebuild_index()
+        return Image(self, m)
+
+    # ------------------------------------------------------------------ commit / tag / remove
+    def commit(self, config: dict[str, Any], new_layer_tars: list[Path], history: list[dict[str, Any]],
+               tags: Iterable[str] = (), parent: Image | None = None) -> Image:
+        descs: list[dict[str, Any]] = []
+        diff_ids: list[str] = []
+        for t in new_layer_tars:
+            desc, diff_id = self.put_layer_tar(Path(t))
+            descs.append(desc)
+            diff_ids.append(diff_id)
+        cfg = json.loads(json.dumps(config))
+        plat = host_platform()
+        if parent is not None:
+            for k in ("architecture", "os", "variant"):
+                if k in parent.config and k not in cfg:
+                    cfg[k] = parent.config[k]
+        for k, v in plat.items():
+            cfg.setdefault(k, v)
+        cfg.setdefault("created", now_rfc3339())
+        cfg.setdefault("config", {})
+        cfg["rootfs"] = {"type": "layers", "diff_ids": (parent.diff_ids if parent else []) + diff_ids}
+        hist = (list(parent.config.get("history") or []) if parent else []) + list(history)
+        if hist:
+            cfg["history"] = hist
+        else:
+            cfg.pop("history", None)
+        config_bytes = json.dumps(cfg, separators=(",", ":")).encode()
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MT_OCI_MANIFEST,
+            "config": {"mediaType": MT_OCI_CONFIG, "digest": "sha256:" + sha256_hex(config_bytes),
+                       "size": len(config_bytes)},
+            "layers": (list(parent.manifest.get("layers", [])) if parent else []) + descs,
+        }
+        manifest_bytes = json.dumps(manifest, separators=(",", ":")).encode()
+        return self.add_image(manifest_bytes, config_bytes, tags, parent=parent.id if parent else "")
+
+    def tag(self, image: Image | str, target: str) -> Image:
+        img = self.resolve(image) if isinstance(image, str) else image
+        ref = refmod.parse(target)
+        if ref.digest:
+            raise InvalidArgument(f"refusing to create a tag with a digest reference: {target!r}", field="tag")
+        t = str(ref)
+        with locked(self.ctx, "images"):
+            metas = self._all_meta()
+            m = next((x for x in metas if x["id"] == img.id), None)
+            if m is None:
+                raise NotFound(f"No such image: {image}", field="image")
+            if t not in m["repo_tags"]:
+                m["repo_tags"].append(t)
+            m["last_tag_time"] = now_rfc3339()
+            self._take_tags(metas, [t], img.id)
+            self._write_meta(m)
+            self._rebuild_index()
+            return Image(self, m)
+
+    def untag(self, name: str) -> Image:
+        ref = refmod.parse(name)
+        t = str(ref)
+        with locked(self.ctx, "images"):
+            for m in self._all_meta():
+                if t in m.get("repo_tags", []):
+                    m["repo_tags"].remove(t)
+                    self._write_meta(m)
+                    self._rebuild_index()
+                    return Image(self, m)
+        raise NotFound(f"No such image: {name}", field="image")
+
+    def remove(self, name_or_id: str, force: bool = False, prune_children: bool = True) -> list[dict[str, str]]:
+        """Docker's `rmi` rules. Returns events like [{"Untagged": "busybox:latest"},
+        {"Deleted": "sha256:..."}]."""
+        img = self.resolve(name_or_id)
+        events: list[dict[str, str]] = []
+        by_ref = False
+        s = name_or_id.strip()
+        if not s.startswith("sha256:") and refmod.is_reference_like(s):
+            r = refmod.parse(s)
+            by_ref = (str(r) in img.tags) or (bool(r.digest) and f"{r.name}@{r.digest}" in img.meta.get("repo_digests", []))
+        users = image_users(self.ctx, img.id)
+        with locked(self.ctx, "images"):
+            m = read_json(self._meta_path(img.id))
+            if m is None:
+                raise NotFound(f"No such image: {name_or_id}", field="image")
+            tags = list(m.get("repo_tags", []))
+            if by_ref and len(tags) > 1 and not (refmod.parse(s).digest):
+                t = str(refmod.parse(s))
+                m["repo_tags"].remove(t)
+                self._write_meta(m)
+                self._rebuild_index()
+                return [{"Untagged": refmod.parse(t).familiar()}]
+            if not by_ref and len(tags) > 1 and not force:
+                raise Conflict(f"conflict: unable to delete {img.short_id} (must be forced) - image is referenced "
+                               f"in multiple repositories", field="image")
+            if users:
+                if not force:
+                    raise Conflict(f"conflict: unable to remove image {name_or_id!r} ({img.short_id}): it is used by "
+                                   f"container(s) {', '.join(users)}", field="image")
+                # forced: untag, keep the content the containers still use
+                for t in tags:
+                    events.append({"Untagged": refmod.parse(t).familiar()})
+                m["repo_tags"] = []
+                self._write_meta(m)
+                self._rebuild_index()
+                return events
+            for t in tags:
+                events.append({"Untagged": refmod.parse(t).familiar()})
+            for d in m.get("repo_digests", []):
+                events.append({"Untagged": refmod.parse(d).familiar()})
+            self._meta_path(img.id).unlink()
+            self._rebuild_index()
+            events.append({"Deleted": img.id})
+            self._collect(img)
+        return events
+
+    def _collect(self, gone: Image) -> None:
+        """Delete the blobs and layer dirs of a removed image that no other image uses
+        (caller holds the lock)."""
+        used_blobs: set[str] = set()
+        used_layers: set[str] = set()
+        for im in self.images():
+            used_blobs.add(im.id)
+            used_blobs.add(im.meta["manifest"]["digest"])
+            try:
+                used_blobs.update(layer["digest"] for layer in im.manifest.get("layers", []))
+                used_layers.update(im.diff_ids)
+            except (NotFound, ValueError):
+                continue
+        try:
+            candidates = {gone.id, gone.meta["manifest"]["digest"]}
+            candidates.update(layer["digest"] for layer in gone.manifest.get("layers", []))
+            layers = set(gone.diff_ids)
+        except (NotFound, ValueError):
+            return
+        for d in candidates - used_blobs:
+            with contextlib.suppress(FileNotFoundError):
+                self.blob_path(d).unlink()
+        for d in layers - used_layers:
+            p = self.layer_dir(d)
+            if p.exists():
+                tmp = Path(tempfile.mkdtemp(dir=self.ctx.tmp_dir, prefix="rm-"))
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(p, tmp / "l")
+                _rmtree(tmp)
+            with contextlib.suppress(FileNotFoundError):
+                (self.layer_meta_dir / (hex_of(d) + ".json")).unlink()
+
+    def cleanup_tmp(self, older_than: float = 3600) -> None:
+        """Remove stale staging files left by interrupted operations."""
+        cutoff = time.time() - older_than
+        for p in self.ctx.tmp_dir.iterdir():
+            with contextlib.suppress(OSError):
+                if p.lstat().st_mtime < cutoff:
+                    _rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+
+
+def _rmtree(p: Path) -> None:
+    """rm -rf that copes with the immutable-free but odd content of layers (whiteouts, modes)."""
+    def onerr(func, path, exc):  # type: ignore[no-untyped-def]
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(path), 0o700)
+            func(path)
+
+    shutil.rmtree(p, onerror=onerr)
