@@ -1,0 +1,122 @@
+"""The role berth.engine.host over real SSH (loopback sshd): it converges, a second run changes
+nothing, it installs from a wheelhouse with an empty package index, it reinstalls only when the
+engine's content changes, and the host it prepares passes the engine's checks."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.role.ansible_runner import REPO, run_playbook
+
+pytestmark = pytest.mark.requires("root", "sshd", "runc", "nft")
+
+
+@pytest.fixture
+def base() -> Iterator[Path]:
+    d = Path(tempfile.mkdtemp(prefix="berth-role-", dir="/var/tmp"))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def engine_src(base: Path) -> Path:
+    """A snapshot of the engine source: the collection's copy, frozen for this test."""
+    src = base / "src"
+    src.mkdir()
+    shutil.copy(REPO / "pyproject.toml", src / "pyproject.toml")
+    shutil.copytree(REPO / "engine", src / "engine", ignore=shutil.ignore_patterns("__pycache__"))
+    return src
+
+
+def role_vars(base: Path, **more: Any) -> dict[str, Any]:
+    v = {
+        "berth_source_dir": str(base / "src"),
+        "berth_prefix": str(base / "opt"),
+        "berth_root": str(base / "root"),
+        "berth_runroot": str(base / "run"),
+        "berth_config_file": str(base / "etc" / "config.toml"),
+        "berth_sysctl_file": str(base / "sysctl-berth.conf"),
+        "berth_controller_cache": str(base / "controller-cache"),
+        "berth_insecure_registries": ["registry.test:5000"],
+        "berth_default_subnet": "10.231.0.0/16",
+        "berth_verify_info": False,
+    }
+    v.update(more)
+    return v
+
+
+def role_play(env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    return [{"name": "prepare a Berth host", "hosts": "all", "gather_facts": True,
+             "environment": env or {}, "roles": [{"role": "berth.engine.host"}]}]
+
+
+def test_role_converges_from_wheelhouse_without_pypi_then_changes_nothing(sshd, base, engine_src, wheelhouse,
+                                                                         empty_index) -> None:
+    env = {"PIP_INDEX_URL": empty_index, "PIP_CONFIG_FILE": "/dev/null"}
+    v = role_vars(base, berth_wheelhouse=str(wheelhouse))
+
+    first = run_playbook(sshd, base / "run1", role_play(env), v)
+    assert first.rc == 0, first.failure()
+    changed = first.changed_tasks()
+    for task in ("Create the virtualenv", "Copy the engine wheel", "Install the engine and its dependencies",
+                 "Write the engine configuration"):
+        assert task in changed
+
+    second = run_playbook(sshd, base / "run2", role_play(env), v)
+    assert second.rc == 0, second.failure()
+    assert second.changed_tasks() == []
+    assert second.stats["changed"] == 0
+
+    # the installed engine runs, reads the config the role wrote, and the host passes its checks
+    berth = base / "opt" / "bin" / "berth"
+    out = subprocess.run([str(berth), "--version"], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("berth version ")
+    cfg = (base / "etc" / "config.toml").read_text()
+    assert 'insecure_registries = ["registry.test:5000"]' in cfg
+    assert 'default_subnet = "10.231.0.0/16"' in cfg
+    check = second.result("Report the checks")["ansible_facts"]["berth_host_check"]
+    assert check["ok"] is True
+    for name in ("runtime", "conmon", "cgroup", "nftables", "seccomp", "config"):
+        assert check["checks"][name]["ok"], check["checks"][name]
+    assert check["checks"]["seccomp"]["detail"] == "/usr/share/containers/seccomp.json"
+    assert Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() == "1"
+    assert "net.ipv4.ip_forward = 1" in (base / "sysctl-berth.conf").read_text()
+
+
+def test_role_reinstalls_only_when_the_engine_content_changes(sshd, base, engine_src, wheelhouse,
+                                                              empty_index) -> None:
+    src = engine_src
+    env = {"PIP_INDEX_URL": empty_index, "PIP_CONFIG_FILE": "/dev/null"}
+    v = role_vars(base, berth_wheelhouse=str(wheelhouse), berth_verify=False)
+
+    first = run_playbook(sshd, base / "run1", role_play(env), v)
+    assert first.rc == 0, first.failure()
+
+    marker = "# changed by test_host_role\n"
+    with open(src / "engine" / "__init__.py", "a") as f:
+        f.write(marker)
+    second = run_playbook(sshd, base / "run2", role_play(env), v)
+    assert second.rc == 0, second.failure()
+    assert sorted(second.changed_tasks()) == sorted([
+        "Copy the engine wheel", "Install the engine and its dependencies",
+        "Replace the engine's files (same version, new content)", "Record the installed wheel"])
+    site = next((base / "opt" / "lib").glob("python3*/site-packages/engine/__init__.py"))
+    assert site.read_text().endswith(marker)
+
+
+def test_role_refuses_a_bad_boot_hook_naming_it(sshd, base) -> None:
+    v = role_vars(base, berth_boot_hook="upstartish", berth_install_packages=False)
+    plays = [{"hosts": "all", "gather_facts": True, "tasks": [
+        {"ansible.builtin.include_role": {"name": "berth.engine.host", "tasks_from": "boot"}}]}]
+    r = run_playbook(sshd, base / "run", plays, v)
+    assert r.rc != 0
+    assert 'berth_boot_hook "upstartish" is not one of auto, systemd, sysvinit, none' in r.failure()
