@@ -310,3 +310,104 @@ def cmd_rmi(argv: list[str], g: Globals) -> int:
     if _want_json(a.format):
         emit_json(all_events)
     return rc
+
+
+def cmd_pull(argv: list[str], g: Globals) -> int:
+    p = parser("pull", "Download an image from a registry")
+    p.add_argument("-q", "--quiet", action="store_true", help="suppress verbose output")
+    p.add_argument("--platform", default=None, help="os/arch[/variant] (default: the host's)")
+    p.add_argument("-a", "--all-tags", action="store_true", help="not supported")
+    add_format(p)
+    p.add_argument("name", metavar="NAME[:TAG|@DIGEST]")
+    a = p.parse_args(argv)
+    if a.all_tags:
+        raise InvalidArgument("pull: --all-tags is not supported", field="all-tags")
+    from engine.images.api import inspect_image
+    from engine.images.progress import Progress
+    from engine.images.pull import pull
+    from engine.images.reference import parse
+
+    js = _want_json(a.format)
+    ref = parse(a.name)
+    img = pull(g.ctx, a.name, platform=a.platform, progress=Progress(quiet=a.quiet or js))
+    if js:
+        emit_json(inspect_image(img))
+    else:
+        print(str(ref))
+    return 0
+
+
+def cmd_push(argv: list[str], g: Globals) -> int:
+    p = parser("push", "Upload an image to a registry")
+    p.add_argument("-q", "--quiet", action="store_true", help="suppress verbose output")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="upload blobs in chunks of this many bytes (default: one request per blob)")
+    add_format(p)
+    p.add_argument("name", metavar="NAME[:TAG]")
+    a = p.parse_args(argv)
+    from engine.images.progress import Progress
+    from engine.images.push import push
+
+    js = _want_json(a.format)
+    res = push(g.ctx, a.name, chunk_size=a.chunk_size, progress=Progress(quiet=a.quiet or js))
+    if js:
+        emit_json(res)
+    elif a.quiet:
+        print(a.name)
+    return 0
+
+
+def cmd_login(argv: list[str], g: Globals) -> int:
+    p = parser("login", "Log in to a registry")
+    p.add_argument("-u", "--username", default=None)
+    p.add_argument("-p", "--password", default=None, help="password (prefer --password-stdin)")
+    p.add_argument("--password-stdin", action="store_true", help="take the password from stdin")
+    add_format(p)
+    p.add_argument("server", nargs="?", default=None)
+    a = p.parse_args(argv)
+    if a.password is not None and a.password_stdin:
+        raise InvalidArgument("login: --password and --password-stdin are mutually exclusive", field="password")
+    pw = a.password
+    if a.password_stdin:
+        if not a.username:
+            raise InvalidArgument("login: --password-stdin needs --username", field="username")
+        pw = sys.stdin.read().rstrip("\r\n")
+    elif a.password is not None:
+        print("WARNING! Using --password via the CLI is insecure. Use --password-stdin.", file=sys.stderr)
+    user = a.username
+    if user is None or pw is None:
+        if not sys.stdin.isatty():
+            raise InvalidArgument("login: --username and a password (--password-stdin) are required when not on "
+                                  "a terminal", field="username")
+        import getpass
+
+        if user is None:
+            user = input("Username: ").strip()
+        if pw is None:
+            pw = getpass.getpass("Password: ")
+    from engine.images.api import login
+
+    domain = login(g.ctx, a.server, user or "", pw or "")
+    if _want_json(a.format):
+        emit_json({"Status": "Login Succeeded", "Registry": domain, "Username": user})
+    else:
+        print("Login Succeeded")
+    return 0
+
+
+def cmd_logout(argv: list[str], g: Globals) -> int:
+    p = parser("logout", "Log out from a registry")
+    add_format(p)
+    p.add_argument("server", nargs="?", default=None)
+    a = p.parse_args(argv)
+    from engine.images.api import logout, normalise_registry
+
+    domain = normalise_registry(a.server)
+    removed = logout(g.ctx, a.server)
+    if _want_json(a.format):
+        emit_json({"Registry": domain, "Removed": removed})
+    elif removed:
+        print(f"Removing login credentials for {domain}")
+    else:
+        print(f"Not logged in to {domain}")
+    return 0

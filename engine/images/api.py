@@ -158,3 +158,69 @@ def import_tarball(ctx: Context, src: BinaryIO | Path, ref: str | None = None, c
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+# ---------------------------------------------------------------------------- registry
+
+
+def pull(ctx: Context, ref: str, platform: str | None = None, quiet: bool = True) -> Image:
+    from engine.images.pull import pull as _pull
+
+    return _pull(ctx, ref, platform=platform, quiet=quiet)
+
+
+def push(ctx: Context, ref: str, quiet: bool = True, chunk_size: int | None = None) -> dict[str, Any]:
+    from engine.images.push import push as _push
+
+    return _push(ctx, ref, quiet=quiet, chunk_size=chunk_size)
+
+
+def normalise_registry(server: str | None) -> str:
+    """`berth login [SERVER]`: a host[:port] (a URL is accepted); none means Docker Hub."""
+    from engine.images.registry.auth import _normalise_server
+
+    if not server:
+        return "docker.io"
+    s = _normalise_server(server)
+    if not s or any(c in s for c in " @") or s != s.strip():
+        raise InvalidArgument(f"invalid registry address {server!r}", field="registry")
+    return s
+
+
+def login(ctx: Context, registry: str | None, user: str, password: str) -> str:
+    """Check the credentials against the registry, then store them. Returns the registry."""
+    from engine.errors import RegistryError
+    from engine.images.registry import auth as authmod
+    from engine.images.registry.client import RegistryClient
+    from engine.images.registry.errors import Unauthorized
+
+    if not user:
+        raise InvalidArgument("login: username must not be empty", field="username")
+    if not password:
+        raise InvalidArgument("login: password must not be empty", field="password")
+    domain = normalise_registry(registry)
+    c = RegistryClient(ctx, domain, "", creds=(user, password))
+    c.scopes = []
+    try:
+        c.ping()
+        ch = c.challenge
+        if ch is not None and ch.scheme == "bearer":
+            c._token(ch, [], force=True)
+        elif ch is not None and ch.scheme == "basic":
+            r = c._send("GET", c.url("/v2/"), {"Authorization": authmod.basic_header((user, password))}, None)
+            r.read()
+            if r.status in (401, 403):
+                raise Unauthorized(f"login to {domain} failed: unauthorized: incorrect username or password",
+                                   field="password")
+            if r.status != 200:
+                raise RegistryError(f"login to {domain} failed: HTTP {r.status}", field="registry")
+    finally:
+        c.close()
+    authmod.store_credentials(ctx, domain, user, password)
+    return domain
+
+
+def logout(ctx: Context, registry: str | None) -> bool:
+    from engine.images.registry.auth import remove_credentials
+
+    return remove_credentials(ctx, normalise_registry(registry))

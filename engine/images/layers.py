@@ -328,9 +328,10 @@ def unpack(stream: IO[bytes], dest: Path) -> int:
     return u.size
 
 
-def unpack_compressed(raw: BinaryIO, dest: Path) -> tuple[str, int]:
-    """Decompress (gzip/zstd/none, by magic) and unpack into `dest`. Returns (diff_id, size):
-    the diff ID is the sha256 of the whole uncompressed stream, trailing padding included."""
+def unpack_compressed(raw: BinaryIO, dest: Path) -> tuple[str, int, int]:
+    """Decompress (gzip/zstd/none, by magic) and unpack into `dest`. Returns (diff_id, size,
+    tar_size): the diff ID is the sha256 of the whole uncompressed stream, trailing padding
+    included; size counts file content, tar_size the uncompressed stream."""
     stream, _kind = open_decompressed(raw)
     h = HashingReader(stream)
     try:
@@ -346,7 +347,7 @@ def unpack_compressed(raw: BinaryIO, dest: Path) -> tuple[str, int]:
         if type(e).__module__.startswith(("zstd", "zlib", "gzip")) or "ZstdError" in type(e).__name__:
             raise LayerError(f"corrupt layer: {e}") from None
         raise
-    return h.digest, size
+    return h.digest, size, h.size
 
 
 # --------------------------------------------------------------------------- overlay upper -> tar

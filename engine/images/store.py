@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -219,13 +219,37 @@ class ImageStore:
     def has_layer(self, diff_id: str) -> bool:
         return self.layer_dir(diff_id).is_dir()
 
-    def layer_size(self, diff_id: str) -> int:
-        m = read_json(self.layer_meta_dir / (hex_of(diff_id) + ".json"), {})
-        return int(m.get("size", 0))
+    def layer_info(self, diff_id: str) -> dict[str, Any]:
+        return read_json(self.layer_meta_dir / (hex_of(diff_id) + ".json"), {}) or {}
 
-    def ensure_layer_from_stream(self, raw: BinaryIO, expect_diff_id: str | None) -> str:
+    def layer_size(self, diff_id: str) -> int:
+        return int(self.layer_info(diff_id).get("size", 0))
+
+    # blob sources: which repositories a blob is known to exist in (for cross-repo mounts)
+    def blob_sources(self, digest: str) -> list[str]:
+        return list(read_json(self.ctx.images_dir / "sources" / (hex_of(digest) + ".json"), []) or [])
+
+    def note_blob_source(self, digest: str, repo: str) -> None:
+        p = self.ctx.images_dir / "sources" / (hex_of(digest) + ".json")
+        cur = list(read_json(p, []) or [])
+        if repo in cur:
+            return
+        atomic_write_json(p, ([repo] + cur)[:16])
+
+    def add_repo_digest(self, image_id: str, repo_digest: str) -> None:
+        with locked(self.ctx, "images"):
+            m = read_json(self._meta_path(image_id))
+            if m is None:
+                return
+            if repo_digest not in m.setdefault("repo_digests", []):
+                m["repo_digests"].append(repo_digest)
+                self._write_meta(m)
+
+    def ensure_layer_from_stream(self, raw: BinaryIO, expect_diff_id: str | None,
+                                 before_install: Callable[[], None] | None = None) -> str:
         """Unpack a (possibly compressed) layer into its directory, atomically. Verifies the
-        diff ID when given; returns it."""
+        diff ID when given, and calls `before_install` (which may raise: e.g. to check the
+        compressed blob's digest) before the directory appears; returns the diff ID."""
         from engine.images.layers import LayerError, unpack_compressed
 
         if expect_diff_id and self.has_layer(expect_diff_id):
@@ -234,17 +258,20 @@ class ImageStore:
         tmp = Path(tempfile.mkdtemp(dir=self.ctx.tmp_dir, prefix="layer-"))
         try:
             os.chmod(tmp, 0o755)
-            diff_id, size = unpack_compressed(raw, tmp)
+            diff_id, size, tar_size = unpack_compressed(raw, tmp)
             if expect_diff_id and diff_id != expect_diff_id:
                 raise LayerError(f"layer content does not match its diff ID: want {expect_diff_id}, got {diff_id}")
-            self._install_layer(tmp, diff_id, size)
+            if before_install is not None:
+                before_install()
+            self._install_layer(tmp, diff_id, size, tar_size)
         finally:
             if tmp.exists():
                 _rmtree(tmp)
         return diff_id
 
-    def _install_layer(self, tmp: Path, diff_id: str, size: int) -> None:
-        atomic_write_json(self.layer_meta_dir / (hex_of(diff_id) + ".json"), {"diff_id": diff_id, "size": size})
+    def _install_layer(self, tmp: Path, diff_id: str, size: int, tar_size: int) -> None:
+        atomic_write_json(self.layer_meta_dir / (hex_of(diff_id) + ".json"),
+                          {"diff_id": diff_id, "size": size, "tar_size": tar_size})
         final = self.layer_dir(diff_id)
         if final.exists():
             return
