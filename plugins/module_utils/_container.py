@@ -1,0 +1,148 @@
+# Copyright (c) Berth developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""berth.engine.container: options (declared once, here) and the request to `berth apply`.
+
+Option names, types and meanings follow community.docker's docker_container wherever Berth has
+the feature. An option Berth lacks is not declared, so Ansible refuses it by name.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.berth.engine.plugins.module_utils._berth import run_apply_module
+
+
+def _str_list(**kw):
+    return dict(type="list", elements="str", **kw)
+
+
+# Options that describe the container: the engine compares exactly those the user set.
+SPEC_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    image=dict(type="str"),
+    command=dict(type="raw"),
+    entrypoint=_str_list(),
+    env=dict(type="dict"),
+    env_file=dict(type="path"),
+    labels=dict(type="dict"),
+    user=dict(type="str"),
+    working_dir=dict(type="str"),
+    hostname=dict(type="str"),
+    domainname=dict(type="str"),
+    published_ports=dict(type="list", elements="str", aliases=["ports"]),
+    publish_all_ports=dict(type="bool"),
+    exposed_ports=dict(type="list", elements="str", aliases=["exposed", "expose"]),
+    networks=dict(
+        type="list",
+        elements="dict",
+        options=dict(
+            name=dict(type="str", required=True),
+            aliases=_str_list(),
+            ipv4_address=dict(type="str"),
+            mac_address=dict(type="str"),
+        ),
+    ),
+    network_mode=dict(type="str"),
+    volumes=_str_list(),
+    mounts=dict(
+        type="list",
+        elements="dict",
+        options=dict(
+            target=dict(type="str", required=True),
+            source=dict(type="str"),
+            type=dict(type="str", choices=["bind", "volume", "tmpfs"], default="volume"),
+            read_only=dict(type="bool"),
+            propagation=dict(type="str", choices=["private", "rprivate", "shared", "rshared", "slave", "rslave"]),
+            no_copy=dict(type="bool"),
+            labels=dict(type="dict"),
+            volume_options=dict(type="dict"),
+            tmpfs_size=dict(type="str"),
+            tmpfs_mode=dict(type="str"),
+        ),
+    ),
+    tmpfs=_str_list(),
+    volumes_from=_str_list(),
+    restart_policy=dict(type="str", choices=["no", "on-failure", "always", "unless-stopped"]),
+    restart_retries=dict(type="int"),
+    memory=dict(type="str"),
+    memory_swap=dict(type="str"),
+    memory_reservation=dict(type="str"),
+    cpus=dict(type="float"),
+    cpu_shares=dict(type="int"),
+    cpu_period=dict(type="int"),
+    cpu_quota=dict(type="int"),
+    cpuset_cpus=dict(type="str"),
+    cpuset_mems=dict(type="str"),
+    pids_limit=dict(type="int"),
+    blkio_weight=dict(type="int"),
+    ulimits=_str_list(),
+    sysctls=dict(type="dict"),
+    capabilities=_str_list(),
+    cap_drop=_str_list(),
+    privileged=dict(type="bool"),
+    devices=_str_list(),
+    read_only=dict(type="bool"),
+    security_opts=_str_list(),
+    init=dict(type="bool"),
+    shm_size=dict(type="str"),
+    stop_signal=dict(type="str"),
+    stop_timeout=dict(type="int"),
+    healthcheck=dict(
+        type="dict",
+        options=dict(
+            test=dict(type="raw"),
+            interval=dict(type="str"),
+            timeout=dict(type="str"),
+            retries=dict(type="int"),
+            start_period=dict(type="str"),
+            start_interval=dict(type="str"),
+        ),
+    ),
+    auto_remove=dict(type="bool"),
+    etc_hosts=dict(type="dict"),
+    dns_servers=_str_list(),
+    dns_search_domains=_str_list(),
+    dns_opts=_str_list(),
+    log_driver=dict(type="str"),
+    log_options=dict(type="dict", aliases=["log_opt"]),
+    interactive=dict(type="bool"),
+    tty=dict(type="bool"),
+)
+
+# Options that steer reconciliation: never compared.
+CONTROL_OPTIONS = dict(
+    pull=dict(type="raw", default="missing"),
+    comparisons=dict(type="dict"),
+    recreate=dict(type="bool", default=False),
+    restart=dict(type="bool", default=False),
+    force_kill=dict(type="bool", default=False, aliases=["forcekill"]),
+    kill_signal=dict(type="str"),
+    image_comparison=dict(type="str", choices=["desired-image", "current-image"], default="desired-image"),
+    image_name_mismatch=dict(type="str", choices=["recreate", "ignore"], default="recreate"),
+    keep_volumes=dict(type="bool", default=True),
+    removal_wait_timeout=dict(type="float"),
+    healthy_wait_timeout=dict(type="float", default=300),
+    detach=dict(type="bool", default=True),
+    cleanup=dict(type="bool", default=False),
+    output_logs=dict(type="bool", default=False),
+)
+
+STATES = ["absent", "present", "stopped", "started", "healthy"]
+
+OPTIONS = dict(state=dict(type="str", choices=STATES, default="started"))
+OPTIONS.update(SPEC_OPTIONS)
+OPTIONS.update(CONTROL_OPTIONS)
+
+
+def check_spec(spec):
+    """Refuse what community.docker refuses before anything runs: (field, message) or None."""
+    for key, value in (spec.get("env") or {}).items():
+        if isinstance(value, bool):
+            return ("env", "env %s=%r: a boolean is ambiguous in an environment variable, quote it ('%s')"
+                    % (key, value, str(value).lower()))
+        if isinstance(value, (dict, list)):
+            return ("env", "env %s: the value must be a string, got %r" % (key, value))
+    return None
+
+
+def run_module():
+    run_apply_module(OPTIONS, "container", "container", check_spec=check_spec, extra_keys=("status",))
