@@ -1,0 +1,303 @@
+"""Reconcile one container with its spec: plan first (pure, from the live record), then act
+unless in check mode, so check mode reports exactly what a real run reports."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.apply import container_options as co
+from engine.apply import normalize as n
+from engine.apply.compare import MODES, DifferenceTracker, compare
+from engine.errors import BerthError, InvalidArgument
+
+UPDATE_KEYS = {"RestartPolicy"}  # HostConfig.RestartPolicy.* -> update body "RestartPolicy"
+
+
+@dataclass
+class Plan:
+    actions: list[str] = field(default_factory=list)
+    diff: DifferenceTracker = field(default_factory=DifferenceTracker)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.actions)
+
+
+def _mode_for(name: str, comparisons: dict[str, str], default: str) -> str:
+    return comparisons.get(name) or comparisons.get("*") or default
+
+
+def desired_values(spec: Any) -> dict[str, Any]:
+    """The API value of every option the user set, validated (InvalidArgument names the field)."""
+    out: dict[str, Any] = {}
+    data = spec.model_dump(exclude_none=True, exclude_unset=False)
+    env_file = data.get("env_file")
+    if env_file is not None:
+        try:
+            with open(env_file, encoding="utf-8") as f:
+                file_env = n.parse_env_file(f.read())
+        except OSError as e:
+            raise InvalidArgument(f"spec.env_file: cannot read {env_file!r}: {e.strerror}",
+                                  field="spec.env_file") from None
+        except ValueError as e:
+            raise InvalidArgument(f"spec.env_file: {env_file!r}: {e}", field="spec.env_file") from None
+        data["env"] = {**file_env, **data.get("env", {})}
+    for opt in co.OPTIONS:
+        if opt.name not in data:
+            continue
+        value = data[opt.name]
+        try:
+            out[opt.name] = opt.convert(value)
+        except (ValueError, TypeError) as e:
+            raise InvalidArgument(f"spec.{opt.name}: invalid value {value!r}: {e}",
+                                  field=f"spec.{opt.name}") from None
+    if out.get("published_ports") == {"all": True}:
+        if data.get("publish_all_ports") is False:
+            raise InvalidArgument("spec.published_ports: 'all' contradicts publish_all_ports: false",
+                                  field="spec.published_ports")
+        del out["published_ports"]
+        out["publish_all_ports"] = True
+    return out
+
+
+def check_comparisons(comparisons: dict[str, str]) -> None:
+    for key, mode in comparisons.items():
+        if key not in co.BY_NAME and key not in ("*", "image"):
+            raise InvalidArgument(f"spec.comparisons.{key}: unknown option {key!r} to compare",
+                                  field=f"spec.comparisons.{key}")
+        if mode not in MODES or (key == "image" and mode == "allow_more_present"):
+            raise InvalidArgument(f"spec.comparisons.{key}: invalid comparison {mode!r}",
+                                  field=f"spec.comparisons.{key}")
+
+
+def create_body(image: str, desired: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {"Image": image, "HostConfig": {}}
+    for name, value in desired.items():
+        co.BY_NAME[name].body(value, body)
+    return body
+
+
+def differences(desired: dict[str, Any], live: dict, image_config: dict,
+                comparisons: dict[str, str]) -> DifferenceTracker:
+    """Options the user set whose live value does not satisfy them."""
+    diff = DifferenceTracker()
+    for name, want_api in desired.items():
+        opt = co.BY_NAME[name]
+        mode = _mode_for(name, comparisons, opt.comparison)
+        if mode == "ignore":
+            continue
+        have_api = opt.live(live)
+        if name in co.IMAGE_MERGED and mode == "strict":
+            base = opt.canon(image_config.get(co.IMAGE_MERGED[name]) or [], image_config)
+            want = {**base, **opt.canon(want_api, image_config)}
+        else:
+            want = opt.canon(want_api, image_config)
+        have = opt.canon(have_api, image_config)
+        ok = opt.matches(want, have, mode) if opt.matches else compare(want, have, mode, opt.datatype)
+        if not ok:
+            diff.add(name, have, want)
+    return diff
+
+
+def update_body(desired: dict[str, Any], names: list[str], live: dict) -> dict[str, Any]:
+    """Docker's update body for the in-place options among `names`."""
+    body: dict[str, Any] = {}
+    for name in names:
+        opt = co.BY_NAME[name]
+        key = opt.path.split(".")[1]  # HostConfig.<Key>[.<Sub>]
+        if key in UPDATE_KEYS:
+            cur = dict(co.get_path(live, f"HostConfig.{key}") or {})
+            cur.update(body.get(key, {}))
+            sub = opt.path.split(".")[2]
+            cur[sub] = desired[name]
+            body[key] = cur
+        else:
+            body[key] = desired[name]
+    return body
+
+
+def _status(live: dict | None) -> str:
+    if not live:
+        return "absent"
+    st = live.get("State") or {}
+    return st.get("Status") or ("running" if st.get("Running") else "created")
+
+
+def _pull_policy(p: Any) -> str:
+    if p is True:
+        return "always"
+    if p is False or p is None:
+        return "missing"
+    return p
+
+
+def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
+    if state not in ("absent", "present", "stopped", "started", "healthy"):
+        raise InvalidArgument(f"state: invalid container state {state!r} "
+                              "(absent, present, stopped, started, healthy)", field="state")
+    name = spec.name
+    comparisons = dict(spec.comparisons or {})
+    check_comparisons(comparisons)
+    desired = desired_values(spec)
+    plan = Plan()
+    live = edge.container(name)
+    before_status = _status(live)
+
+    if state == "absent":
+        if live:
+            plan.actions.append("removed")
+            plan.diff.add("state", before_status, "absent")
+            if not check:
+                _stop(edge, live, spec)
+                edge.remove(live["Id"], force=True, volumes=spec.keep_volumes is False)
+        return _result(plan, None)
+
+    # ---- the image
+    image_ref = None
+    image = None
+    if spec.image is not None:
+        try:
+            image_ref = n.image_ref(spec.image)
+        except ValueError as e:
+            raise InvalidArgument(f"spec.image: invalid value {spec.image!r}: {e}", field="spec.image") \
+                from None
+    elif live is None:
+        raise InvalidArgument(f"spec.image: required to create container {name!r}", field="spec.image")
+    if image_ref is not None:
+        image = edge.image(image_ref)
+        policy = _pull_policy(spec.pull)
+        if image is None and policy == "never":
+            raise BerthError(f"spec.image: image {image_ref!r} is not present and pull is 'never'",
+                             field="spec.image")
+        if image is None or policy == "always":
+            if check:
+                if image is None:
+                    plan.actions.append(f"pulled {image_ref}")
+            else:
+                pulled = edge.pull(image_ref)
+                if image is None or pulled["Id"] != image["Id"]:
+                    plan.actions.append(f"pulled {image_ref}")
+                image = pulled
+
+    # ---- compare
+    recreate = False
+    update_names: list[str] = []
+    if live is not None:
+        if spec.image_comparison == "current-image":
+            cur = edge.image(live.get("Image") or "")
+            image_config = (cur or {}).get("Config") or {}
+        else:
+            image_config = (image or {}).get("Config") or {}
+        diff = differences(desired, live, image_config, comparisons)
+        if image_ref is not None and comparisons.get("image", "strict") != "ignore":
+            live_name = (live.get("Config") or {}).get("Image") or ""
+            try:
+                live_ref = n.image_ref(live_name)
+            except ValueError:
+                live_ref = live_name
+            if image is None or image["Id"] != live.get("Image"):
+                diff.add("image", live_name or live.get("Image"), image_ref)
+            elif live_ref != image_ref and spec.image_name_mismatch != "ignore":
+                diff.add("image", live_name, image_ref)
+        plan.diff.merge(diff)
+        in_place = [x for x in diff.names if x in co.BY_NAME and co.BY_NAME[x].updatable]
+        recreate = bool(spec.recreate) or any(x not in in_place for x in diff.names)
+        if not recreate:
+            update_names = in_place
+
+    was_running = before_status in ("running", "restarting", "paused")
+    if live is None:
+        plan.actions.append("created")
+    elif recreate:
+        plan.actions.append("recreated")
+    elif update_names:
+        plan.actions.append("updated")
+
+    fresh = live is None or recreate
+    running_now = was_running and not fresh
+    want_run = state in ("started", "healthy") or (state == "present" and recreate and was_running)
+    start = want_run and not running_now
+    restart = (state in ("started", "healthy") and bool(spec.restart) and running_now)
+    stop = state == "stopped" and running_now
+    if start:
+        plan.actions.append("started")
+    elif restart:
+        plan.actions.append("restarted")
+    elif stop:
+        plan.actions.append("killed" if spec.force_kill else "stopped")
+    after_status = "running" if (start or restart or (running_now and not stop)) else (
+        "exited" if stop else ("created" if fresh else before_status))
+    if spec.detach is False and start:
+        after_status = "exited"
+    if after_status != before_status or fresh:
+        plan.diff.add("state", before_status, after_status)
+
+    result_extra: dict[str, Any] = {}
+    if check:
+        return _result(plan, live, result_extra)
+
+    # ---- act
+    cid = live["Id"] if live else None
+    if fresh:
+        if live is not None:
+            _stop(edge, live, spec)
+            edge.remove(live["Id"], force=True, volumes=spec.keep_volumes is False)
+        cid = edge.create(name, create_body(image_ref or live["Config"]["Image"], desired))
+    elif update_names:
+        edge.update(cid, update_body(desired, update_names, live))
+    if start:
+        edge.start(cid)
+    elif restart:
+        edge.restart(cid, spec.stop_timeout)
+    elif stop:
+        _stop(edge, edge.container(cid) or live, spec)
+    if state == "healthy" and (start or restart or running_now):
+        _wait_healthy(edge, cid, spec.healthy_wait_timeout or 300.0)
+    if spec.detach is False and start:
+        status = edge.wait(cid)
+        result_extra["status"] = status
+        logs = edge.logs(cid) if spec.output_logs is not False else None
+        final = edge.container(cid)
+        if final is not None and logs is not None:
+            final["Output"] = logs
+        if spec.cleanup:
+            edge.remove(cid, force=True, volumes=spec.keep_volumes is False)
+        if status != 0:
+            raise BerthError(f"container {name!r} exited with status {status}"
+                             + (f"; output: {logs[-2000:]}" if logs else ""), field="spec.detach")
+        return _result(plan, final, result_extra)
+    return _result(plan, edge.container(cid), result_extra)
+
+
+def _stop(edge: Any, live: dict, spec: Any) -> None:
+    if _status(live) not in ("running", "restarting", "paused"):
+        return
+    if spec.force_kill:
+        edge.kill(live["Id"], n.signal_name(spec.kill_signal or "SIGKILL"))
+    else:
+        edge.stop(live["Id"], spec.stop_timeout)
+
+
+def _wait_healthy(edge: Any, cid: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        live = edge.container(cid) or {}
+        st = live.get("State") or {}
+        health = (st.get("Health") or {}).get("Status")
+        if health is None or health == "healthy":
+            return
+        if not st.get("Running"):
+            raise BerthError(f"container {cid[:12]} stopped before it became healthy",
+                             field="spec.healthy_wait_timeout")
+        if time.monotonic() > deadline:
+            raise BerthError(f"container {cid[:12]} not healthy after {timeout}s "
+                             f"(health {health!r})", field="spec.healthy_wait_timeout")
+        time.sleep(0.2)
+
+
+def _result(plan: Plan, resource: dict | None, extra: dict | None = None) -> dict[str, Any]:
+    return {"changed": plan.changed, "actions": plan.actions, "diff": plan.diff.as_diff(),
+            "resource": resource, "warnings": plan.warnings, **(extra or {})}

@@ -1,0 +1,107 @@
+"""`berth apply`: validate the envelope, then hand the spec to the kind's reconciler."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from engine.context import Context
+
+API_VERSION = 1
+KINDS = ("container", "image", "network", "volume", "login", "exec", "info", "prune")
+ENVELOPE = {"api", "kind", "state", "spec", "check", "diff", "options"}
+IMAGE_OPERATIONS = ("present", "pull", "push", "tag", "remove", "build", "load", "export")
+DEFAULT_STATE = {"container": "started"}
+
+
+class ApiMismatch(InvalidArgument):
+    type = "api_mismatch"
+
+
+def check_envelope(req: Any) -> dict[str, Any]:
+    if not isinstance(req, dict):
+        raise InvalidArgument(f"request: a JSON object is expected (got {type(req).__name__})", field="request")
+    unknown = sorted(set(req) - ENVELOPE)
+    if unknown:
+        raise InvalidArgument(f"{unknown[0]}: unknown request key {unknown[0]!r} "
+                              f"(known: {', '.join(sorted(ENVELOPE))})", field=unknown[0])
+    api = req.get("api")
+    if api is None:
+        raise ApiMismatch("api: the request has no 'api' version; this engine speaks berth apply API "
+                          f"{API_VERSION}", field="api")
+    if api != API_VERSION or isinstance(api, bool):
+        raise ApiMismatch(
+            f"api: this engine speaks berth apply API {API_VERSION}, the request uses {api!r}: upgrade the "
+            "Berth engine on this host (apply the role berth.engine.host) so engine and front end match",
+            field="api")
+    kind = req.get("kind")
+    if kind not in KINDS:
+        raise InvalidArgument(f"kind: unknown kind {kind!r} (known: {', '.join(KINDS)})", field="kind")
+    for key in ("check", "diff"):
+        if key in req and not isinstance(req[key], bool):
+            raise InvalidArgument(f"{key}: a boolean is expected (got {req[key]!r})", field=key)
+    state = req.get("state")
+    if state is not None and not isinstance(state, str):
+        raise InvalidArgument(f"state: a string is expected (got {state!r})", field="state")
+    options = req.get("options") or {}
+    if not isinstance(options, dict):
+        raise InvalidArgument(f"options: an object is expected (got {options!r})", field="options")
+    allowed = {"operation"} if kind == "image" else set()
+    for k in options:
+        if k not in allowed:
+            raise InvalidArgument(f"options.{k}: unknown option {k!r} for kind {kind}", field=f"options.{k}")
+    op = options.get("operation", "present")
+    if kind == "image" and op not in IMAGE_OPERATIONS:
+        raise InvalidArgument(f"options.operation: unknown image operation {op!r} "
+                              f"(known: {', '.join(IMAGE_OPERATIONS)})", field="options.operation")
+    spec = req.get("spec", {})
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict):
+        raise InvalidArgument(f"spec: an object is expected (got {type(spec).__name__})", field="spec")
+    return {"kind": kind, "state": state or DEFAULT_STATE.get(kind, "present"),
+            "spec": {k: v for k, v in spec.items() if v is not None},
+            "check": bool(req.get("check", False)), "options": options, "operation": op}
+
+
+def schema_name(kind: str, operation: str) -> str:
+    if kind == "image" and operation != "present":
+        return f"image_{operation}"
+    return kind
+
+
+def handle(ctx: Context, req: Any) -> dict[str, Any]:
+    env = check_envelope(req)
+    from engine.apply import models
+
+    kind, state, check = env["kind"], env["state"], env["check"]
+    spec = models.validate(schema_name(kind, env["operation"]), env["spec"])
+    if kind == "container":
+        from engine.apply.container import reconcile
+        from engine.apply.edge import ContainerEdge
+
+        return reconcile(ContainerEdge(ctx), spec, state, check)
+    if kind == "image":
+        from engine.apply import image
+        from engine.apply.edge import ContainerEdge
+
+        return image.reconcile(ContainerEdge(ctx), env["operation"], spec, state, check)
+    if kind == "network":
+        from engine.apply import network
+        from engine.apply.edge import NetworkEdge
+
+        return network.reconcile(NetworkEdge(ctx), spec, state, check)
+    if kind == "volume":
+        from engine.apply import volume
+        from engine.apply.edge import VolumeEdge
+
+        return volume.reconcile(VolumeEdge(ctx), spec, state, check)
+    if kind == "login":
+        from engine.apply import login
+
+        return login.reconcile(ctx, spec, state, check)
+    from engine.apply import readers
+
+    return readers.handle(ctx, kind, spec, state, check)

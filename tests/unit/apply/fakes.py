@@ -1,0 +1,110 @@
+"""A fake engine edge for unit tests: keeps containers/images in dicts, turning a create body
+into an inspect record the way the real engine does (Config from the body's top level merged
+over the image config, HostConfig and NetworkingConfig as given)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from typing import Any
+
+BUSYBOX = "docker.io/library/busybox:latest"
+
+
+def image_id(seed: str) -> str:
+    return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
+
+
+class FakeEdge:
+    def __init__(self) -> None:
+        self.images: dict[str, dict[str, Any]] = {
+            BUSYBOX: {"Id": image_id("busybox-1"),
+                      "Config": {"Env": ["PATH=/usr/bin:/bin"], "Cmd": ["sh"], "Labels": {"img": "1"}},
+                      "RepoTags": ["busybox:latest"]}}
+        self.registry: dict[str, dict[str, Any]] = {}  # what a pull would fetch
+        self.containers: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple] = []
+        self.n = 0
+
+    # images
+    def image(self, ref: str) -> dict | None:
+        for r, img in self.images.items():
+            if r == ref or img["Id"] == ref:
+                return copy.deepcopy(img)
+        return None
+
+    def inspect(self, ref: str) -> dict | None:
+        return self.image(ref)
+
+    def pull(self, ref: str, platform: str | None = None) -> dict:
+        self.calls.append(("pull", ref))
+        if ref in self.registry:
+            self.images[ref] = copy.deepcopy(self.registry[ref])
+        if ref not in self.images:
+            raise AssertionError(f"no such image in fake registry: {ref}")
+        return copy.deepcopy(self.images[ref])
+
+    # containers
+    def container(self, ref: str) -> dict | None:
+        for c in self.containers.values():
+            if c["Id"] == ref or c["Name"] == "/" + ref:
+                return copy.deepcopy(c)
+        return None
+
+    def create(self, name: str, body: dict) -> str:
+        self.calls.append(("create", name, copy.deepcopy(body)))
+        self.n += 1
+        cid = hashlib.sha256(f"{name}{self.n}".encode()).hexdigest()
+        img = self.image(body["Image"])
+        cfg = dict(img["Config"])
+        for k, v in body.items():
+            if k not in ("HostConfig", "NetworkingConfig"):
+                cfg[k] = v
+        if "Env" in body:  # Docker merges env: image's first, overridden by the body's
+            env = {e.split("=", 1)[0]: e for e in img["Config"].get("Env", [])}
+            env.update({e.split("=", 1)[0]: e for e in body["Env"]})
+            cfg["Env"] = list(env.values())
+        if "Labels" in body:
+            cfg["Labels"] = {**img["Config"].get("Labels", {}), **body["Labels"]}
+        cfg.setdefault("Hostname", cid[:12])
+        hc = {"NetworkMode": "bridge", "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0}, "Memory": 0,
+              **copy.deepcopy(body.get("HostConfig", {}))}
+        self.containers[cid] = {"Id": cid, "Name": "/" + name, "Image": img["Id"], "Config": cfg,
+                                "HostConfig": hc, "NetworkingConfig": body.get("NetworkingConfig") or {},
+                                "State": {"Status": "created", "Running": False}}
+        return cid
+
+    def _c(self, cid: str) -> dict:
+        return self.containers[cid]
+
+    def start(self, cid: str) -> None:
+        self.calls.append(("start", cid))
+        self._c(cid)["State"] = {"Status": "running", "Running": True}
+
+    def stop(self, cid: str, timeout: int | None = None) -> None:
+        self.calls.append(("stop", cid))
+        self._c(cid)["State"] = {"Status": "exited", "Running": False, "ExitCode": 0}
+
+    def kill(self, cid: str, signal: str = "SIGKILL") -> None:
+        self.calls.append(("kill", cid, signal))
+        self._c(cid)["State"] = {"Status": "exited", "Running": False, "ExitCode": 137}
+
+    def restart(self, cid: str, timeout: int | None = None) -> None:
+        self.calls.append(("restart", cid))
+        self._c(cid)["State"] = {"Status": "running", "Running": True}
+
+    def remove(self, cid: str, force: bool = False, volumes: bool = False) -> None:
+        self.calls.append(("remove", cid, volumes))
+        del self.containers[cid]
+
+    def update(self, cid: str, changes: dict) -> None:
+        self.calls.append(("update", cid, copy.deepcopy(changes)))
+        self._c(cid)["HostConfig"].update(changes)
+
+    def wait(self, cid: str) -> int:
+        self._c(cid)["State"] = {"Status": "exited", "Running": False, "ExitCode": 0}
+        return 0
+
+    def logs(self, cid: str) -> str:
+        return "hello\n"
+

@@ -1,0 +1,262 @@
+"""The container reconciler against a fake engine edge: idempotency of every option, in-place
+update vs recreate, check mode predicting the real run, bad input changing nothing."""
+
+import copy
+
+import pytest
+
+from engine.apply import container_options as co
+from engine.apply import models
+from engine.apply.container import reconcile
+from engine.errors import BerthError, InvalidArgument
+
+from .fakes import BUSYBOX, FakeEdge, image_id
+
+
+def apply(edge, spec, state="started", check=False):
+    return reconcile(edge, models.validate("container", {"name": "web", "image": "busybox", **spec}), state, check)
+
+
+def apply_checked(edge, spec, state="started"):
+    """Run check mode on a copy first and assert it predicted the real run exactly."""
+    shadow = copy.deepcopy(edge)
+    predicted = apply(shadow, spec, state, check=True)
+    assert shadow.containers == edge.containers, "check mode changed something"
+    real = apply(edge, spec, state)
+    for key in ("changed", "actions", "diff"):
+        assert predicted[key] == real[key], key
+    return real
+
+
+# one representative value per option (and a second value that differs)
+CASES = {
+    "command": ("sleep 100", ["sleep", "200"]),
+    "entrypoint": (["/bin/sh", "-c"], ["/bin/sh"]),
+    "env": ({"A": 1, "B": "x"}, {"A": 2}),
+    "labels": ({"l": "v"}, {"l": "w"}),
+    "user": ("1000", "1001"),
+    "working_dir": ("/tmp", "/"),
+    "hostname": ("h1", "h2"),
+    "domainname": ("example.org", "example.com"),
+    "published_ports": (["8080:80", "127.0.0.1:9090:90/udp"], ["8081:80"]),
+    "publish_all_ports": (True, False),
+    "exposed_ports": ([80, "90/udp"], ["91"]),
+    "networks": ([{"name": "n1", "aliases": ["a"]}], [{"name": "n2"}]),
+    "network_mode": ("host", "none"),
+    "volumes": (["/src:/dst:ro", "vol:/data", "/anon"], ["/src:/dst"]),
+    "mounts": ([{"target": "/m", "source": "v", "type": "volume"}], [{"target": "/t", "type": "tmpfs",
+                                                                     "tmpfs_size": "1m"}]),
+    "tmpfs": (["/run:size=1m"], ["/run"]),
+    "volumes_from": (["other"], ["another"]),
+    "restart_policy": ("always", "unless-stopped"),
+    "restart_retries": (3, 4),
+    "memory": ("512m", "1g"),
+    "memory_swap": ("1g", -1),
+    "memory_reservation": ("256m", "128m"),
+    "cpus": (1.5, 0.5),
+    "cpu_shares": (512, 256),
+    "cpu_period": (100000, 50000),
+    "cpu_quota": (50000, 25000),
+    "cpuset_cpus": ("0", "0-1"),
+    "cpuset_mems": ("0", "0-1"),
+    "pids_limit": (100, 200),
+    "blkio_weight": (300, 400),
+    "ulimits": (["nofile:1024:2048"], ["nofile:512"]),
+    "sysctls": ({"net.ipv4.ip_forward": 1}, {"net.ipv4.ip_forward": 0}),
+    "capabilities": (["net_admin"], ["sys_time"]),
+    "cap_drop": (["CAP_CHOWN"], ["mknod"]),
+    "privileged": (True, False),
+    "devices": (["/dev/null:/dev/xnull:rw"], ["/dev/zero"]),
+    "read_only": (True, False),
+    "security_opts": (["no-new-privileges"], ["no-new-privileges:true", "seccomp=unconfined"]),
+    "init": (True, False),
+    "shm_size": ("64m", "128m"),
+    "stop_signal": ("SIGINT", "SIGQUIT"),
+    "stop_timeout": (5, 6),
+    "healthcheck": ({"test": "true", "interval": "1m30s", "retries": 2}, {"test": ["CMD", "false"]}),
+    "etc_hosts": ({"db": "10.0.0.2"}, {"db": "10.0.0.3"}),
+    "dns_servers": (["1.1.1.1"], ["8.8.8.8"]),
+    "dns_search_domains": (["a.example"], ["b.example"]),
+    "dns_opts": (["ndots:2"], ["ndots:3"]),
+    "log_driver": ("json-file", None),
+    "log_options": ({"max-size": "10m"}, {"max-size": "20m"}),
+    "interactive": (True, False),
+    "tty": (True, False),
+    "auto_remove": (True, False),
+}
+
+
+def test_every_option_has_a_case():
+    assert set(CASES) == set(co.BY_NAME)
+
+
+@pytest.mark.parametrize("option", sorted(CASES))
+def test_option_twice_then_change(option):
+    first, second = CASES[option]
+    edge = FakeEdge()
+    r1 = apply_checked(edge, {option: first})
+    assert r1["changed"] and r1["actions"] == ["created", "started"]
+    cid = r1["resource"]["Id"]
+    r2 = apply_checked(edge, {option: first})
+    assert (r2["changed"], r2["actions"], r2["diff"]) == (False, [], {"before": {}, "after": {}})
+    if second is None:
+        return
+    r3 = apply_checked(edge, {option: second})
+    assert r3["changed"]
+    assert option in r3["diff"]["after"]
+    if co.BY_NAME[option].updatable:
+        assert r3["actions"] == ["updated"] and r3["resource"]["Id"] == cid
+    else:
+        assert r3["actions"] == ["recreated", "started"] and r3["resource"]["Id"] != cid
+    r4 = apply_checked(edge, {option: second})
+    assert not r4["changed"], r4
+
+
+def test_unset_options_are_not_compared():
+    edge = FakeEdge()
+    apply(edge, {"memory": "1g", "env": {"A": "1"}})
+    r = apply_checked(edge, {})
+    assert not r["changed"]
+
+
+def test_env_strict_compares_with_image_env_merged():
+    edge = FakeEdge()
+    apply(edge, {"env": {"A": "1"}})
+    assert not apply_checked(edge, {"env": {"A": "1"}, "comparisons": {"env": "strict"}})["changed"]
+    edge.containers[next(iter(edge.containers))]["Config"]["Env"].append("EXTRA=1")
+    assert not apply(edge, {"env": {"A": "1"}}, check=True)["changed"]
+    r = apply_checked(edge, {"env": {"A": "1"}, "comparisons": {"env": "strict"}})
+    assert r["actions"][0] == "recreated"
+
+
+def test_comparisons_ignore_and_star():
+    edge = FakeEdge()
+    apply(edge, {"user": "1"})
+    assert not apply(edge, {"user": "2", "comparisons": {"user": "ignore"}}, check=True)["changed"]
+    assert not apply(edge, {"user": "2", "comparisons": {"*": "ignore"}}, check=True)["changed"]
+
+
+@pytest.mark.parametrize("bad,field", [
+    ({"comparisons": {"nosuch": "strict"}}, "spec.comparisons.nosuch"),
+    ({"comparisons": {"env": "sometimes"}}, "spec.comparisons.env"),
+    ({"memory": "12x"}, "spec.memory"),
+    ({"published_ports": ["a:b"]}, "spec.published_ports"),
+    ({"healthcheck": {"interval": "forever"}}, "spec.healthcheck"),
+    ({"log_driver": "syslog"}, "spec.log_driver"),
+    ({"image": "Bad:Ref:x"}, "spec.image"),
+    ({"env_file": "/nonexistent/env"}, "spec.env_file"),
+    ({"networks": [{"name": "n", "ipv4_address": "1.2.3.4", "aliases": ["a"]}, {"name": ""}]}, "spec.networks"),
+])
+def test_bad_input_changes_nothing(bad, field):
+    edge = FakeEdge()
+    apply(edge, {})
+    before = copy.deepcopy(edge.containers)
+    calls = len(edge.calls)
+    with pytest.raises(InvalidArgument) as e:
+        apply(edge, bad)
+    assert e.value.field == field
+    assert field.split(".")[1] in e.value.message
+    assert edge.containers == before and len(edge.calls) == calls
+
+
+def test_image_required_to_create():
+    edge = FakeEdge()
+    with pytest.raises(InvalidArgument, match="spec.image"):
+        reconcile(edge, models.validate("container", {"name": "x"}), "started", False)
+
+
+def test_new_digest_behind_same_tag_recreates():
+    edge = FakeEdge()
+    cid = apply(edge, {})["resource"]["Id"]
+    assert not apply_checked(edge, {"pull": "always"})["changed"]
+    edge.registry[BUSYBOX] = {"Id": image_id("busybox-2"), "Config": {"Cmd": ["sh"]}, "RepoTags": []}
+    r = apply(edge, {"pull": True})
+    assert r["actions"] == [f"pulled {BUSYBOX}", "recreated", "started"]
+    assert r["diff"]["after"]["image"] == BUSYBOX and r["resource"]["Id"] != cid
+    assert r["resource"]["Image"] == image_id("busybox-2")
+    assert not apply_checked(edge, {"pull": "always"})["changed"]
+    # told to ignore the image: no recreate
+    edge.registry[BUSYBOX] = {"Id": image_id("busybox-3"), "Config": {}, "RepoTags": []}
+    r = apply(edge, {"pull": "always", "comparisons": {"image": "ignore"}})
+    assert r["actions"] == [f"pulled {BUSYBOX}"]
+
+
+def test_missing_image_is_pulled_and_check_predicts_it():
+    edge = FakeEdge()
+    ref = "docker.io/library/alpine:3"
+    edge.registry[ref] = {"Id": image_id("alpine"), "Config": {}, "RepoTags": []}
+    r = reconcile(edge, models.validate("container", {"name": "a", "image": "alpine:3"}), "started", True)
+    assert r["actions"] == [f"pulled {ref}", "created", "started"]
+    assert edge.calls == []
+    r2 = reconcile(edge, models.validate("container", {"name": "a", "image": "alpine:3"}), "started", False)
+    assert r2["actions"] == r["actions"]
+    with pytest.raises(BerthError, match="pull is 'never'"):
+        reconcile(edge, models.validate("container", {"name": "b", "image": "nope", "pull": "never"}),
+                  "started", False)
+
+
+def test_image_name_mismatch():
+    edge = FakeEdge()
+    edge.images["docker.io/library/alias:latest"] = edge.images[BUSYBOX]
+    apply(edge, {})
+    spec = {"image": "alias"}
+    r = apply(edge, spec, check=True)
+    assert r["actions"] == ["recreated", "started"]
+    assert not apply(edge, {**spec, "image_name_mismatch": "ignore"}, check=True)["changed"]
+
+
+def test_states():
+    edge = FakeEdge()
+    assert apply_checked(edge, {}, "present")["actions"] == ["created"]
+    assert apply_checked(edge, {}, "started")["actions"] == ["started"]
+    assert not apply_checked(edge, {}, "present")["changed"]
+    r = apply_checked(edge, {"restart": True}, "started")
+    assert r["actions"] == ["restarted"]
+    r = apply_checked(edge, {}, "stopped")
+    assert r["actions"] == ["stopped"] and r["diff"] == {"before": {"state": "running"},
+                                                         "after": {"state": "exited"}}
+    assert not apply_checked(edge, {}, "stopped")["changed"]
+    apply(edge, {}, "started")
+    assert apply_checked(edge, {"force_kill": True}, "stopped")["actions"] == ["killed"]
+    apply(edge, {}, "started")
+    # present keeps a running container running across a recreate
+    r = apply_checked(edge, {"user": "5"}, "present")
+    assert r["actions"] == ["recreated", "started"]
+    r = apply_checked(edge, {}, "absent")
+    assert r["actions"] == ["removed"] and r["resource"] is None and not edge.containers
+    assert not apply_checked(edge, {}, "absent")["changed"]
+
+
+def test_recreate_flag_and_keep_volumes():
+    edge = FakeEdge()
+    apply(edge, {})
+    r = apply_checked(edge, {"recreate": True})
+    assert r["actions"] == ["recreated", "started"]
+    assert ("remove", r["diff"] and next(c for c in edge.calls if c[0] == "remove")[1], False) in edge.calls
+    apply(edge, {"keep_volumes": False}, "absent")
+    assert edge.calls[-1][0] == "remove" and edge.calls[-1][2] is True
+
+
+def test_update_body_keeps_restart_retries():
+    edge = FakeEdge()
+    apply(edge, {"restart_policy": "on-failure", "restart_retries": 3})
+    apply(edge, {"restart_policy": "always"})
+    upd = [c for c in edge.calls if c[0] == "update"][-1]
+    assert upd[2] == {"RestartPolicy": {"Name": "always", "MaximumRetryCount": 3}}
+
+
+def test_detach_false_returns_status_and_logs():
+    edge = FakeEdge()
+    r = apply(edge, {"detach": False, "command": "echo hello", "output_logs": True, "cleanup": True})
+    assert r["status"] == 0 and r["resource"]["Output"] == "hello\n"
+    assert not edge.containers
+
+
+def test_env_file_is_merged_under_env(tmp_path):
+    f = tmp_path / "env"
+    f.write_text("A=from-file\nB=2\n")
+    edge = FakeEdge()
+    apply(edge, {"env_file": str(f), "env": {"A": "explicit"}})
+    env = next(iter(edge.containers.values()))["Config"]["Env"]
+    assert "A=explicit" in env and "B=2" in env
+    assert not apply(edge, {"env_file": str(f), "env": {"A": "explicit"}})["changed"]

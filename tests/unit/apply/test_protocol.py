@@ -1,0 +1,103 @@
+"""The request envelope, spec validation messages, the CLI's exit codes and the shipped schemas."""
+
+import io
+import json
+import sys
+
+import pytest
+
+from engine.apply import models
+from engine.apply.run import check_envelope
+from engine.apply.schema import SCHEMA_DIR, render
+from engine.cli import main
+from engine.errors import InvalidArgument
+
+
+@pytest.mark.parametrize("name", sorted(models.SPECS))
+def test_shipped_schema_matches_models(name):
+    """engine/schemas/*.json are generated: run `python -m engine.apply.schema` after a model change."""
+    assert (SCHEMA_DIR / f"{name}.json").read_text() == render(name)
+
+
+def test_no_stray_schema_files():
+    assert {p.stem for p in SCHEMA_DIR.glob("*.json")} == set(models.SPECS)
+
+
+@pytest.mark.parametrize("req,field,text", [
+    ([], "request", "JSON object"),
+    ({"kind": "container"}, "api", "api"),
+    ({"api": 2, "kind": "container"}, "api", "berth.engine.host"),
+    ({"api": True, "kind": "container"}, "api", "berth.engine.host"),
+    ({"api": 1, "kind": "widget"}, "kind", "'widget'"),
+    ({"api": 1, "kind": "volume", "extra": 1}, "extra", "'extra'"),
+    ({"api": 1, "kind": "volume", "check": "yes"}, "check", "'yes'"),
+    ({"api": 1, "kind": "volume", "options": {"operation": "pull"}}, "options.operation", "'operation'"),
+    ({"api": 1, "kind": "image", "options": {"operation": "fly"}}, "options.operation", "'fly'"),
+    ({"api": 1, "kind": "image", "spec": []}, "spec", "object"),
+])
+def test_envelope_errors(req, field, text):
+    with pytest.raises(InvalidArgument) as e:
+        check_envelope(req)
+    assert e.value.field == field and text in e.value.message
+
+
+def test_envelope_defaults():
+    env = check_envelope({"api": 1, "kind": "container", "spec": {"name": "x", "user": None}})
+    assert env["state"] == "started" and env["check"] is False and env["spec"] == {"name": "x"}
+    assert check_envelope({"api": 1, "kind": "volume"})["state"] == "present"
+
+
+@pytest.mark.parametrize("schema,spec,field,text", [
+    ("container", {"name": "x", "runtime": "kata"}, "spec.runtime", "not supported by Berth"),
+    ("container", {"name": "x", "memry": "1g"}, "spec.memry", "did you mean 'memory'"),
+    ("container", {"name": "x", "pull": "sometimes"}, "spec.pull", "'sometimes'"),
+    ("container", {"name": "x", "cpus": "lots"}, "spec.cpus", "'lots'"),
+    ("container", {"name": "x", "networks": [{"name": "n", "ipv6_address": "::1"}]},
+     "spec.networks.0.ipv6_address", "not supported by Berth"),
+    ("container", {"image": "busybox"}, "spec.name", "missing"),
+    ("container", {"name": "x", "comparisons": {"env": "loose"}}, "spec.comparisons.env", "'loose'"),
+    ("network", {"name": "n", "ipam_config": [{"subnet": "x", "bogus": 1}]}, "spec.ipam_config.0.bogus",
+     "'bogus'"),
+    ("image", {"name": "x", "build": {"path": "/", "squash": True}}, "spec.build.squash", "'squash'"),
+])
+def test_spec_errors_name_field_and_value(schema, spec, field, text):
+    with pytest.raises(InvalidArgument) as e:
+        models.validate(schema, spec)
+    assert e.value.field == field
+    assert text in e.value.message and e.value.message.startswith(field)
+
+
+def test_password_never_in_errors():
+    with pytest.raises(InvalidArgument) as e:
+        models.validate("login", {"username": "u", "password": ["s3cr3t"]})
+    assert "s3cr3t" not in e.value.message
+
+
+def _cli(argv, stdin):
+    old_in, old_out = sys.stdin, sys.stdout
+    sys.stdin, sys.stdout = io.StringIO(stdin), io.StringIO()
+    try:
+        code = main(argv)
+        return code, sys.stdout.getvalue()
+    finally:
+        sys.stdin, sys.stdout = old_in, old_out
+
+
+@pytest.mark.parametrize("stdin,code,etype", [
+    ("not json", 2, "invalid"),
+    (json.dumps({"api": 9, "kind": "container"}), 2, "api_mismatch"),
+    (json.dumps({"api": 1, "kind": "container", "spec": {"name": "x", "memory": "12x"}}), 2, "invalid"),
+])
+def test_cli_errors_on_stdout(tmp_path, stdin, code, etype):
+    rc, out = _cli(["--root", str(tmp_path / "r"), "--runroot", str(tmp_path / "rr"), "apply"], stdin)
+    assert rc == code
+    assert json.loads(out)["error"]["type"] == etype
+
+
+def test_cli_schema(capsys):
+    assert main(["schema", "container"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert "memory" in schema["properties"] and schema["additionalProperties"] is False
+    assert main(["schema"]) == 0
+    assert "image_pull" in capsys.readouterr().out.split()
+    assert main(["schema", "nope"]) == 2
