@@ -101,6 +101,7 @@ def _present(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     if source == "load" and not spec.load_path:
         raise InvalidArgument("spec.load_path: required when source is 'load'", field="spec.load_path")
     need = have is None or spec.force_source
+    existed = have is not None
     if source == "local" and have is None:
         raise BerthError(f"spec.name: image {ref!r} is not present locally (source: local)", field="spec.name")
     if need and source == "pull":
@@ -135,8 +136,8 @@ def _present(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
             if have is None or new["Id"] != have["Id"]:
                 actions.append(f"loaded {spec.load_path}")
             have = new
-    if actions:
-        diff.add("image_id", have["Id"] if have and not check else None, "new" if check else have["Id"])
+    if actions and not existed:
+        diff.add("state", "absent", "present")
     if spec.repository:
         target = _target(spec.repository, spec.tag, "spec.repository")
         cur = edge.image(target)
@@ -166,6 +167,8 @@ def _pull(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     actions: list[str] = []
     diff = DifferenceTracker()
     have = edge.image(ref)
+    if have is None:
+        diff.add("state", "absent", "present")
     if have is None or spec.pull == "always":
         if check:
             if have is None:
@@ -174,7 +177,6 @@ def _pull(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
             new = edge.pull(ref, spec.platform)
             if have is None or new["Id"] != have["Id"]:
                 actions.append(f"pulled {ref}")
-                diff.add("id", have["Id"] if have else None, new["Id"])
     return _result(actions, diff, edge.inspect(ref))
 
 
@@ -227,6 +229,8 @@ def _build(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     have = edge.image(ref)
     actions: list[str] = []
     diff = DifferenceTracker()
+    if have is None:
+        diff.add("state", "absent", "present")
     if have is None or spec.rebuild == "always":
         if check:
             actions.append(f"built {ref}")
@@ -234,7 +238,6 @@ def _build(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
             new = edge.build(**_build_kwargs(spec, ref, spec))
             if have is None or new["Id"] != have["Id"]:
                 actions.append(f"built {ref}")
-                diff.add("id", have["Id"] if have else None, new["Id"])
     return _result(actions, diff, None if check and have is None else edge.inspect(ref))
 
 
