@@ -292,6 +292,13 @@ class _Unpacker:
 
     def finish(self) -> None:
         for path, ti in reversed(self.dirs):  # deepest last-created first
+            # a later entry may have replaced the directory (with a symlink, even): only a
+            # directory still there gets the directory's metadata (chmod follows symlinks)
+            try:
+                if not stat.S_ISDIR(os.lstat(path).st_mode):
+                    continue
+            except FileNotFoundError:
+                continue
             self._meta(path, ti)
 
 

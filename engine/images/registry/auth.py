@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_PARAM_RE = re.compile(rf'\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"|{_TOKEN})\s*(,|$)')
+# values: a quoted string, or (leniently: some registries send unquoted URLs) anything up to a comma
+_PARAM_RE = re.compile(rf'\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s"]+)\s*(,|$)')
 
 
 @dataclass

@@ -1,0 +1,63 @@
+"""Hostile registry responses and layers: refused with a clear error, store unchanged."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.requires("root")
+
+
+def snapshot(root: Path) -> set[str]:
+    out = set()
+    for sub in ("oci", "layers", "images"):
+        base = root / sub
+        for dirpath, dirnames, filenames in os.walk(base):
+            for n in dirnames + filenames:
+                out.add(os.path.relpath(os.path.join(dirpath, n), root))
+    return out
+
+
+def leftover_tmp(root: Path) -> list[str]:
+    t = root / "tmp"
+    return sorted(os.listdir(t)) if t.exists() else []
+
+
+def test_good_image_pulls(berth_host, hostile_registry):
+    ref = f"{hostile_registry.host}/ok/img:latest"
+    berth_host.run("pull", "-q", ref)
+    info = berth_host.json("image", "inspect", ref)[0]
+    layer = berth_host.root / "layers" / info["RootFS"]["Layers"][0].split(":")[1]
+    assert (layer / "etc" / "hello").read_text() == "hello from the hostile registry\n"
+
+
+@pytest.mark.parametrize("mode,needle", [
+    ("bad-digest", "does not match its digest"),
+    ("wrong-type", "Content-Type"),
+    ("artifact", "unsupported manifest media type"),
+    ("truncated", "truncated"),
+    ("schema1", "schema 1 is not supported"),
+    ("evil-layer", "'../escaped'"),
+    ("bad-diffid", "diff ID"),
+])
+def test_hostile_refused_store_unchanged(berth_host, hostile_registry, mode, needle):
+    berth_host.run("pull", "-q", f"{hostile_registry.host}/ok/img:latest")  # something already stored
+    before = snapshot(berth_host.root)
+    p = berth_host.run("pull", f"{hostile_registry.host}/{mode}/img:latest", check=False)
+    assert p.returncode != 0
+    assert needle in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr
+    after = snapshot(berth_host.root)
+    assert after == before, sorted(after ^ before)
+    assert leftover_tmp(berth_host.root) == []
+    assert not (berth_host.base / "escaped").exists() and not (berth_host.root / "escaped").exists()
+
+
+def test_flaky_blob_resumes_with_range(berth_host, hostile_registry):
+    n = hostile_registry.range_requests
+    berth_host.run("pull", "-q", f"{hostile_registry.host}/flaky/img:latest")
+    assert hostile_registry.range_requests > n
+    info = berth_host.json("image", "inspect", f"{hostile_registry.host}/flaky/img:latest")[0]
+    assert info["Id"]
