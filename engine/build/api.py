@@ -1,0 +1,57 @@
+"""Entry points for building images: `build()` (used by `berth apply`, kind image with
+source build) and `build_text()` (the CLI, which may read the Dockerfile from stdin)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from engine.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from engine.context import Context
+
+
+def build(ctx: Context, context_dir: str | os.PathLike[str], dockerfile: str | None = None,
+          tags: list[str] | None = None, build_args: dict[str, str | None] | None = None,
+          target: str | None = None, labels: dict[str, str] | None = None, nocache: bool = False,
+          pull: bool = False, network: str | None = None, platform: str | None = None,
+          quiet: bool = True, out: IO[str] | None = None) -> str:
+    """Build and return the image ID ("sha256:..."). `dockerfile` is a path relative to the
+    context (or absolute); default `<context>/Dockerfile`."""
+    cdir = Path(context_dir)
+    if not cdir.is_dir():
+        raise InvalidArgument(f"build context {str(cdir)!r} is not a directory", field="context")
+    df_path = Path(dockerfile) if dockerfile else Path("Dockerfile")
+    if not df_path.is_absolute():
+        df_path = cdir / df_path
+    try:
+        text = df_path.read_text()
+    except FileNotFoundError:
+        raise InvalidArgument(f"Dockerfile {str(df_path)!r} not found", field="dockerfile") from None
+    return build_text(ctx, cdir, text, df_path.name, tags=tags or [], build_args=build_args or {},
+                      target=target, labels=labels or {}, nocache=nocache, pull=pull, network=network,
+                      platform=platform, quiet=quiet, out=out)
+
+
+def build_text(ctx: Context, context_dir: Path, text: str, filename: str = "Dockerfile", *,
+               tags: list[str], build_args: dict[str, str | None], target: str | None,
+               labels: dict[str, str], nocache: bool, pull: bool, network: str | None,
+               platform: str | None, quiet: bool, out: IO[str] | None) -> str:
+    from engine.build import instructions
+    from engine.build.executor import Builder, BuildOptions
+    from engine.images import reference
+
+    if network not in (None, "default", "bridge", "host", "none"):
+        raise InvalidArgument(f"--network={network!r}: must be one of default, bridge, host, none",
+                              field="network")
+    for t in tags:
+        ref = reference.parse(t)
+        if ref.digest:
+            raise InvalidArgument(f"tag {t!r}: a build cannot be tagged with a digest", field="tag")
+    df = instructions.parse(text, filename)
+    instructions.check(df, target)
+    opts = BuildOptions(tags=list(tags), build_args=dict(build_args), target=target, labels=dict(labels),
+                        nocache=nocache, pull=pull, network=network, platform=platform, quiet=quiet)
+    return Builder(ctx, context_dir, df, opts, out).build().id
