@@ -3,6 +3,7 @@ info, version."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -410,4 +411,360 @@ def cmd_logout(argv: list[str], g: Globals) -> int:
         print(f"Removing login credentials for {domain}")
     else:
         print(f"Not logged in to {domain}")
+    return 0
+
+
+def cmd_history(argv: list[str], g: Globals) -> int:
+    p = parser("history", "Show the history of an image")
+    p.add_argument("-H", "--human", default=True, type=lambda s: s.lower() in ("1", "true", "yes"),
+                   help="human readable sizes and dates (default true)")
+    p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
+    p.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
+    add_format(p)
+    p.add_argument("image")
+    a = p.parse_args(argv)
+    img = _store(g).resolve(a.image)
+    hist = list(img.config.get("history") or [])
+    diff_ids = img.diff_ids
+    if not hist:  # images without history: one line per layer
+        hist = [{"created": img.created, "created_by": ""} for _ in diff_ids]
+    rows = []
+    li = 0
+    for h in hist:
+        empty = bool(h.get("empty_layer"))
+        size = 0
+        if not empty and li < len(diff_ids):
+            size = _store(g).layer_size(diff_ids[li])
+            li += 1
+        rows.append({"CreatedBy": h.get("created_by", ""), "Created": h.get("created", ""), "Size": size,
+                     "Comment": h.get("comment", ""), "Tags": None, "Id": "<missing>"})
+    rows.reverse()
+    if rows:
+        rows[0]["Id"] = img.id
+        rows[0]["Tags"] = img.repo_tags
+    if _want_json(a.format):
+        emit_json(rows)
+        return 0
+    if a.quiet:
+        for r in rows:
+            print(r["Id"] if a.no_trunc or r["Id"] == "<missing>" else r["Id"][7:19])
+        return 0
+    table = []
+    for r in rows:
+        by = r["CreatedBy"]
+        if not a.no_trunc and len(by) > 45:
+            by = by[:44] + "…"
+        rid = r["Id"] if a.no_trunc or r["Id"] == "<missing>" else r["Id"][7:19]
+        table.append([rid, ago(r["Created"]) if a.human else r["Created"], by,
+                      human_size(r["Size"]) if a.human else str(r["Size"]), r["Comment"]])
+    emit_table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], table)
+    return 0
+
+
+def cmd_save(argv: list[str], g: Globals) -> int:
+    p = parser("save", "Save one or more images to a tar archive (streamed to STDOUT by default)")
+    p.add_argument("-o", "--output", default=None, help="write to a file instead of STDOUT")
+    p.add_argument("images", nargs="+")
+    a = p.parse_args(argv)
+    from engine.images.archive import check_output_target, save
+
+    if a.output:
+        check_output_target(a.output)
+        out_path = Path(a.output)
+        tmp = out_path.with_name(f".{out_path.name}.berth-tmp")
+        try:
+            with open(tmp, "wb") as f:
+                save(g.ctx, a.images, f)
+            tmp.replace(out_path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return 0
+    if sys.stdout.isatty():
+        raise InvalidArgument("save: refusing to write an archive to a terminal; use -o FILE or redirect",
+                              field="output")
+    sys.stdout.flush()
+    save(g.ctx, a.images, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def cmd_load(argv: list[str], g: Globals) -> int:
+    p = parser("load", "Load images from a tar archive (docker save or OCI layout), STDIN by default")
+    p.add_argument("-i", "--input", default=None, help="read from a file instead of STDIN")
+    p.add_argument("-q", "--quiet", action="store_true", help="suppress the load output")
+    add_format(p)
+    a = p.parse_args(argv)
+    from engine.images.archive import load
+
+    if a.input:
+        path = Path(a.input)
+        if not path.is_file():
+            raise InvalidArgument(f"load: input file {a.input!r} does not exist", field="input")
+        loaded = load(g.ctx, path)
+    else:
+        if sys.stdin.isatty():
+            raise InvalidArgument("load: requested load from stdin, but stdin is empty (a terminal)", field="input")
+        loaded = load(g.ctx, sys.stdin.buffer)
+    if _want_json(a.format):
+        emit_json([{"Id": i, "RepoTags": tags} for i, tags in loaded])
+        return 0
+    if not a.quiet:
+        for i, tags in loaded:
+            if tags:
+                for t in tags:
+                    print(f"Loaded image: {t}")
+            else:
+                print(f"Loaded image ID: {i}")
+    return 0
+
+
+def cmd_prune(argv: list[str], g: Globals) -> int:
+    p = parser("image prune", "Remove unused images")
+    p.add_argument("-a", "--all", action="store_true", help="remove all unused images, not just dangling ones")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], help="label=..., until=...")
+    add_format(p)
+    a = p.parse_args(argv)
+    from engine.images.store import image_users
+
+    filters = _parse_filters(a.filter)
+    for k in filters:
+        if k not in ("label", "label!", "until"):
+            raise InvalidArgument(f"invalid filter {k!r} for image prune (known: label, label!, until)",
+                                  field="filter")
+    store = _store(g)
+    events: list[dict[str, str]] = []
+    reclaimed = 0
+    for img in store.images():
+        if img.tags and not a.all:
+            continue
+        if image_users(g.ctx, img.id):
+            continue
+        labels = (img.config.get("config") or {}).get("Labels") or {}
+        if not _label_filters_ok(labels, filters):
+            continue
+        if "until" in filters:
+            cutoff = _until(filters["until"][-1])
+            if _parse_time(img.created) >= cutoff:
+                continue
+        layers = {d: store.layer_size(d) for d in img.diff_ids}
+        try:
+            events += store.remove(img.id, force=True)
+        except NotFound:
+            continue
+        reclaimed += sum(s for d, s in layers.items() if not store.has_layer(d))
+    if _want_json(a.format):
+        emit_json({"ImagesDeleted": events, "SpaceReclaimed": reclaimed})
+        return 0
+    if events:
+        print("Deleted Images:")
+        for ev in events:
+            for k, v in ev.items():
+                print(f"{k.lower()}: {v}")
+        print()
+    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    return 0
+
+
+def _label_filters_ok(labels: dict[str, str], filters: dict[str, list[str]]) -> bool:
+    for v in filters.get("label", []):
+        k, eq, val = v.partition("=")
+        if k not in labels or (eq and labels[k] != val):
+            return False
+    for v in filters.get("label!", []):
+        k, eq, val = v.partition("=")
+        if k in labels and (not eq or labels[k] == val):
+            return False
+    return True
+
+
+def _until(v: str) -> float:
+    import re
+
+    m = re.fullmatch(r"(\d+)([smhd]?)", v.strip())
+    if m:
+        n, u = int(m.group(1)), m.group(2)
+        if u:
+            return time.time() - n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[u]
+        return float(n)
+    t = _parse_time(v)
+    if not t:
+        raise InvalidArgument(f"invalid until filter {v!r} (a duration like 24h, a unix time or RFC 3339)",
+                              field="filter")
+    return t
+
+
+def _runtime_version(runtime: str) -> str:
+    import shutil
+    import subprocess
+
+    path = shutil.which(runtime)
+    if not path:
+        return ""
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    first = out.splitlines()[0] if out else ""
+    return first.split()[-1] if first else ""
+
+
+def _cgroup_version() -> str:
+    """2 on a unified hierarchy, 1 on legacy/hybrid ones (where /sys/fs/cgroup is a tmpfs)."""
+    return "2" if Path("/sys/fs/cgroup/cgroup.controllers").exists() else "1"
+
+
+def _count_containers(ctx: Any) -> dict[str, int]:
+    import json
+
+    counts = {"Containers": 0, "ContainersRunning": 0, "ContainersPaused": 0, "ContainersStopped": 0}
+    d = ctx.containers_dir
+    if not d.is_dir():
+        return counts
+    for c in d.iterdir():
+        rec = c / "container.json"
+        if not rec.is_file():
+            continue
+        counts["Containers"] += 1
+        try:
+            state = (json.loads(rec.read_text()).get("State") or {})
+        except (OSError, ValueError):
+            state = {}
+        if state.get("Paused"):
+            counts["ContainersPaused"] += 1
+        elif state.get("Running"):
+            counts["ContainersRunning"] += 1
+        else:
+            counts["ContainersStopped"] += 1
+    return counts
+
+
+def _count_dir(p: Path, suffix: str | None = None) -> int:
+    if not p.is_dir():
+        return 0
+    n = 0
+    for e in p.iterdir():
+        if suffix:
+            n += e.name.endswith(suffix) and not e.name.startswith(".")
+        else:
+            n += (e.is_dir() or e.name.endswith(".json")) and not e.name.startswith(".")
+    return n
+
+
+def cmd_info(argv: list[str], g: Globals) -> int:
+    p = parser("info", "Show engine-wide information")
+    add_format(p)
+    a = p.parse_args(argv)
+    import platform
+    import shutil
+
+    from engine import API_VERSION, __version__
+
+    ctx = g.ctx
+    cfg = ctx.config
+    n_images = _count_dir(ctx.images_dir, ".json")
+    seccomp = cfg.seccomp_profile
+    info: dict[str, Any] = {
+        "ServerVersion": __version__,
+        "ApiVersion": API_VERSION,
+        **_count_containers(ctx),
+        "Images": n_images,
+        "Networks": _count_dir(ctx.networks_dir, ".json"),
+        "Volumes": _count_dir(ctx.volumes_dir),
+        "Driver": "overlay",
+        "DockerRootDir": str(ctx.root),
+        "RunRoot": str(ctx.runroot),
+        "DefaultRuntime": cfg.runtime,
+        "Runtimes": {cfg.runtime: {"path": shutil.which(cfg.runtime) or "", "version": _runtime_version(cfg.runtime)}},
+        "Conmon": shutil.which(cfg.conmon) or "",
+        "CgroupVersion": _cgroup_version(),
+        "CgroupDriver": "cgroupfs",
+        "Nftables": bool(shutil.which("nft")),
+        "SeccompProfile": {"Path": seccomp, "Present": Path(seccomp).is_file()},
+        "SecurityOptions": ["name=seccomp,profile=" + seccomp] if Path(seccomp).is_file() else [],
+        "KernelVersion": platform.release(),
+        "OperatingSystem": _os_name(),
+        "OSType": "linux",
+        "Architecture": platform.machine(),
+        "NCPU": os.cpu_count() or 0,
+        "MemTotal": _mem_total(),
+        "Name": platform.node(),
+        "RegistryConfig": {"InsecureRegistryCIDRs": ["127.0.0.0/8"], "InsecureRegistries": list(cfg.insecure_registries),
+                           "Mirrors": list(cfg.registry_mirrors)},
+        "MaxConcurrentDownloads": cfg.max_concurrent_downloads,
+        "ConfigFile": str(ctx.config_path),
+    }
+    if _want_json(a.format):
+        emit_json(info)
+        return 0
+    rt = info["Runtimes"][cfg.runtime]
+    lines = [
+        "Server:",
+        f" Containers: {info['Containers']}",
+        f"  Running: {info['ContainersRunning']}",
+        f"  Paused: {info['ContainersPaused']}",
+        f"  Stopped: {info['ContainersStopped']}",
+        f" Images: {info['Images']}",
+        f" Networks: {info['Networks']}",
+        f" Volumes: {info['Volumes']}",
+        f" Server Version: {__version__} (berth, api {API_VERSION})",
+        " Storage Driver: overlay",
+        " Cgroup Driver: cgroupfs",
+        f" Cgroup Version: {info['CgroupVersion']}",
+        f" Default Runtime: {cfg.runtime} ({rt['path'] or 'not found'}{', version ' + rt['version'] if rt['version'] else ''})",
+        f" Nftables: {'available' if info['Nftables'] else 'not found'}",
+        f" Seccomp Profile: {seccomp} ({'present' if info['SeccompProfile']['Present'] else 'missing'})",
+        f" Kernel Version: {info['KernelVersion']}",
+        f" Operating System: {info['OperatingSystem']}",
+        f" Architecture: {info['Architecture']}",
+        f" CPUs: {info['NCPU']}",
+        f" Total Memory: {human_size(info['MemTotal'])}",
+        f" Berth Root Dir: {ctx.root}",
+        f" Berth Run Root: {ctx.runroot}",
+        " Insecure Registries:",
+        "  127.0.0.0/8",
+    ] + [f"  {r}" for r in cfg.insecure_registries]
+    if cfg.registry_mirrors:
+        lines += [" Registry Mirrors:"] + [f"  {m}" for m in cfg.registry_mirrors]
+    print("\n".join(lines))
+    return 0
+
+
+def _os_name() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    return "Linux"
+
+
+def _mem_total() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def cmd_version(argv: list[str], g: Globals) -> int:
+    p = parser("version", "Show the Berth version information")
+    add_format(p)
+    a = p.parse_args(argv)
+    import platform
+
+    from engine import API_VERSION, __version__
+
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    v = {"Version": __version__, "ApiVersion": API_VERSION, "PythonVersion": platform.python_version(),
+         "Os": "linux", "Arch": arch, "KernelVersion": platform.release()}
+    if _want_json(a.format):
+        emit_json(v)
+        return 0
+    print(f"Berth:\n Version:        {__version__}\n API version:    {API_VERSION}\n"
+          f" Python version: {v['PythonVersion']}\n OS/Arch:        linux/{arch}\n Kernel:         {v['KernelVersion']}")
     return 0

@@ -1,0 +1,143 @@
+"""tag, rmi, images filters, history, save/load (docker-save and OCI archives), prune, info,
+version."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import tarfile
+
+import pytest
+
+pytestmark = pytest.mark.requires("root", "busybox")
+
+
+def ids(host) -> list[str]:
+    return host.run("images", "-q", "--no-trunc").stdout.split()
+
+
+def test_tag_rmi_rules(berth_host, busybox_image):
+    berth_host.run("tag", busybox_image, "other/name:v2")
+    info = berth_host.json("image", "inspect", "other/name:v2")[0]
+    assert sorted(info["RepoTags"]) == ["berth-test/busybox:latest", "other/name:v2"]
+    # by ID with two tags: refused without -f
+    p = berth_host.run("rmi", info["Id"][7:19], check=False)
+    assert p.returncode == 1 and "must be forced" in p.stderr
+    # by name: just untags
+    assert berth_host.run("rmi", "other/name:v2").stdout.strip() == "Untagged: other/name:v2"
+    assert berth_host.json("image", "inspect", busybox_image)[0]["RepoTags"] == ["berth-test/busybox:latest"]
+    layer = berth_host.root / "layers" / info["RootFS"]["Layers"][0][7:]
+    assert layer.is_dir()
+    out = berth_host.run("rmi", busybox_image).stdout.splitlines()
+    assert out == ["Untagged: berth-test/busybox:latest", f"Deleted: {info['Id']}"]
+    assert not layer.exists()
+    assert list((berth_host.root / "oci" / "blobs" / "sha256").iterdir()) == []
+    assert json.loads((berth_host.root / "oci" / "index.json").read_text())["manifests"] == []
+    p = berth_host.run("rmi", "nope:1", check=False)
+    assert p.returncode == 3 and "No such image: nope:1" in p.stderr
+    p = berth_host.run("tag", "nope", "x", check=False)
+    assert p.returncode == 3
+    p = berth_host.run("tag", "sha256:" + "0" * 64, "x", check=False)
+    assert p.returncode == 3
+
+
+def test_retag_moves_tag_and_dangling_filter(berth_host, busybox_rootfs):
+    a = berth_host.run("import", "-c", "LABEL v=1", str(busybox_rootfs), "app:1").stdout.strip()
+    b = berth_host.run("import", "-c", "LABEL v=2", str(busybox_rootfs), "app:1").stdout.strip()
+    assert a != b
+    assert berth_host.json("image", "inspect", a)[0]["RepoTags"] == []
+    dangling = berth_host.run("images", "-q", "--no-trunc", "-f", "dangling=true").stdout.split()
+    assert dangling == [a]
+    assert berth_host.run("images", "-q", "--no-trunc", "-f", "label=v=2").stdout.split() == [b]
+    assert berth_host.run("images", "-q", "--no-trunc", "-f", "reference=app:*").stdout.split() == [b]
+    assert berth_host.run("images", "-q", "-f", "reference=nothing*").stdout.split() == []
+    table = berth_host.run("images", "-a").stdout.splitlines()
+    assert any(line.startswith("<none>") for line in table)
+    digests = berth_host.run("images", "--digests").stdout.splitlines()[0].split()
+    assert digests[:3] == ["REPOSITORY", "TAG", "DIGEST"]
+    p = berth_host.run("images", "-f", "bogus=1", check=False)
+    assert p.returncode == 2 and "bogus" in p.stderr
+    # prune removes the dangling one only; -a the rest
+    out = berth_host.run("image", "prune", "-f").stdout
+    assert f"deleted: {a}" in out and "Total reclaimed space" in out
+    assert ids(berth_host) == [b]
+    berth_host.run("image", "prune", "-a", "-f")
+    assert ids(berth_host) == []
+
+
+def test_history(berth_host, busybox_image):
+    out = berth_host.json("history", "--format", "json", busybox_image)
+    assert len(out) == 1 and out[0]["Comment"].startswith("Imported from")
+    assert out[0]["Size"] > 500_000
+    table = berth_host.run("history", busybox_image).stdout.splitlines()
+    assert table[0].split()[:2] == ["IMAGE", "CREATED"]
+
+
+def test_save_load_roundtrip(berth_host, busybox_image, tmp_path):
+    info = berth_host.json("image", "inspect", busybox_image)[0]
+    arc = tmp_path / "out.tar"
+    berth_host.run("save", "-o", str(arc), busybox_image)
+    with tarfile.open(arc) as tf:
+        names = set(tf.getnames())
+        man = json.load(tf.extractfile("manifest.json"))
+        repos = json.load(tf.extractfile("repositories"))
+        layer = tf.extractfile(man[0]["Layers"][0]).read()
+    assert {"manifest.json", "repositories", "oci-layout", "index.json"} <= names
+    assert man[0]["RepoTags"] == ["berth-test/busybox:latest"]
+    assert "berth-test/busybox" in repos
+    assert "sha256:" + hashlib.sha256(layer).hexdigest() == info["RootFS"]["Layers"][0]
+    berth_host.run("rmi", busybox_image)
+    out = berth_host.run("load", "-i", str(arc)).stdout
+    assert out.strip() == "Loaded image: berth-test/busybox:latest"
+    back = berth_host.json("image", "inspect", busybox_image)[0]
+    assert back["Id"] == info["Id"]
+    # and from stdin, via save to stdout
+    data = berth_host.run("save", busybox_image, input=b"").stdout
+    assert berth_host.run("load", input=data).returncode == 0
+    if shutil.which("skopeo"):
+        # the archive is an OCI layout too
+        subprocess.run(["skopeo", "--insecure-policy", "inspect", f"oci-archive:{arc}"], check=True,
+                       capture_output=True)
+
+
+def test_load_legacy_docker_save_layout(berth_host, busybox_rootfs, tmp_path):
+    """The pre-25 `docker save` layout: <v1id>/layer.tar, <config>.json, manifest.json."""
+    layer = busybox_rootfs.read_bytes()
+    diff = "sha256:" + hashlib.sha256(layer).hexdigest()
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
+                      "rootfs": {"type": "layers", "diff_ids": [diff]}}).encode()
+    cfg_hex = hashlib.sha256(cfg).hexdigest()
+    arc = tmp_path / "legacy.tar"
+    with tarfile.open(arc, "w") as tf:
+        for name, data in [(f"{'ab' * 32}/layer.tar", layer), (f"{'ab' * 32}/VERSION", b"1.0"),
+                           (f"{cfg_hex}.json", cfg),
+                           ("manifest.json", json.dumps([{"Config": f"{cfg_hex}.json", "RepoTags": ["legacy:1"],
+                                                           "Layers": [f"{'ab' * 32}/layer.tar"]}]).encode()),
+                           ("repositories", json.dumps({"legacy": {"1": "ab" * 32}}).encode())]:
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    assert berth_host.run("load", "-i", str(arc)).stdout.strip() == "Loaded image: legacy:1"
+    assert berth_host.json("image", "inspect", "legacy:1")[0]["Id"] == "sha256:" + cfg_hex
+
+
+def test_load_garbage_refused(berth_host, tmp_path):
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(b"not a tar at all" * 100)
+    p = berth_host.run("load", "-i", str(bad), check=False)
+    assert p.returncode == 1 and "not a tar archive" in p.stderr
+    assert ids(berth_host) == []
+
+
+def test_info_and_version(berth_host, busybox_image):
+    info = berth_host.json("info", "--format", "json")
+    assert info["Images"] == 1 and info["Driver"] == "overlay"
+    assert info["DockerRootDir"] == str(berth_host.root)
+    assert info["CgroupVersion"] in ("1", "2")
+    assert info["SeccompProfile"]["Path"]
+    assert "Server Version" in berth_host.run("info").stdout
+    v = berth_host.json("version", "--format", "json")
+    assert v["Version"] and v["ApiVersion"] == 1
