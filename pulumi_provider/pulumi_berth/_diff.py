@@ -18,6 +18,12 @@ ENGINE_REPLACE = frozenset({"root"})
 
 
 def has_unknown(value: Any) -> bool:
+    """True when a value holds something Pulumi does not know yet (preview): the SDK hands
+    dynamic providers `pulumi.output.Unknown` objects, the wire form is the UNKNOWN string."""
+    from pulumi.output import Unknown
+
+    if isinstance(value, Unknown):
+        return True
     if isinstance(value, str):
         return value == UNKNOWN
     if isinstance(value, dict):
