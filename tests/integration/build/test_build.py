@@ -1,0 +1,304 @@
+"""`berth build` end to end: real overlayfs, real runc, the real image store, the real CLI."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import stat
+import tarfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.requires("root", "runc", "overlay", "busybox")
+
+
+def _ctx(tmp_path: Path, dockerfile: str, files: dict[str, str | bytes] | None = None) -> Path:
+    d = tmp_path / "ctx"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "Dockerfile").write_text(dockerfile)
+    for name, data in (files or {}).items():
+        p = d / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            p.write_bytes(data)
+        else:
+            p.write_text(data)
+    return d
+
+
+def _build(host, ctx: Path, *args: str, check: bool = True):  # type: ignore[no-untyped-def]
+    return host.run("build", *args, str(ctx), check=check)
+
+
+def _image(host, ref: str):  # type: ignore[no-untyped-def]
+    from engine.context import Context
+    from engine.images.store import ImageStore
+
+    return ImageStore(Context(root=host.root, runroot=host.runroot, config_path=host.config)).resolve(ref)
+
+
+def _read(img, path: str) -> bytes | None:  # type: ignore[no-untyped-def]
+    """A file's content as the image's merged filesystem shows it (None if absent/deleted)."""
+    for d in img.layer_dirs():
+        p = d / path.lstrip("/")
+        if os.path.lexists(p):
+            st = os.lstat(p)
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                return None
+            return p.read_bytes()
+    return None
+
+
+def _steps(out: str) -> list[str]:
+    """For each step, 'cache' or 'run' (what docker's output says)."""
+    res = []
+    for chunk in out.split("Step ")[1:]:
+        res.append("cache" if "Using cache" in chunk else "run")
+    return res
+
+
+def test_build_config_cache_hits_and_misses(berth_host, busybox_image, tmp_path: Path) -> None:
+    df = f"""FROM {busybox_image}
+ENV GREETING="hello world" NUM=1
+WORKDIR /app
+COPY data.txt ./
+RUN cat data.txt > copy.txt && echo "$GREETING" > greeting.txt
+EXPOSE 8080 53/udp
+LABEL org.example.k=v
+VOLUME /data
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=5s --retries=2 CMD true
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat /app/copy.txt"]
+"""
+    ctx = _ctx(tmp_path, df, {"data.txt": "v1\n"})
+    first = _build(berth_host, ctx, "-t", "app:1")
+    assert "Successfully tagged app:1" in first.stdout
+    img = _image(berth_host, "app:1")
+    c = img.config["config"]
+    assert "GREETING=hello world" in c["Env"] and "NUM=1" in c["Env"]
+    assert c["WorkingDir"] == "/app"
+    assert c["ExposedPorts"] == {"8080/tcp": {}, "53/udp": {}}
+    assert c["Labels"] == {"org.example.k": "v"}
+    assert c["Volumes"] == {"/data": {}}
+    assert c["StopSignal"] == "SIGINT"
+    assert c["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000, "Retries": 2}
+    assert c["Entrypoint"] == ["/bin/sh", "-c"] and c["Cmd"] == ["cat /app/copy.txt"]
+    assert _read(img, "/app/copy.txt") == b"v1\n"
+    assert _read(img, "/app/greeting.txt") == b"hello world\n"
+    hist = img.config["history"]
+    assert hist[-1]["empty_layer"] is True  # CMD changes only the config
+    assert hist[-8]["created_by"].startswith("RUN") and "empty_layer" not in hist[-8]
+
+    # unchanged input: every step from cache, the same image ID
+    second = _build(berth_host, ctx, "-t", "app:1")
+    assert _steps(second.stdout)[1:] == ["cache"] * 11
+    assert _image(berth_host, "app:1").id == img.id
+
+    # touching the copied file (mtime only) keeps the cache
+    os.utime(ctx / "data.txt", (1, 1))
+    assert _steps(_build(berth_host, ctx).stdout)[1:] == ["cache"] * 11
+
+    # changing it misses from COPY on, the steps before still hit
+    (ctx / "data.txt").write_text("v2\n")
+    third = _build(berth_host, ctx, "-t", "app:2")
+    assert _steps(third.stdout)[1:5] == ["cache", "cache", "run", "run"]
+    assert _read(_image(berth_host, "app:2"), "/app/copy.txt") == b"v2\n"
+
+    # a mode change is a change too; --no-cache runs everything
+    os.chmod(ctx / "data.txt", 0o600)
+    assert _steps(_build(berth_host, ctx).stdout)[3] == "run"
+    assert "Using cache" not in _build(berth_host, ctx, "--no-cache").stdout
+
+
+def test_multistage_copy_from_and_target(berth_host, busybox_image, tmp_path: Path) -> None:
+    df = f"""FROM {busybox_image} AS builder
+RUN mkdir /out && echo built > /out/artifact && chmod 640 /out/artifact
+FROM {busybox_image} AS unused
+RUN echo this stage must not run && false
+FROM scratch
+COPY --from=builder /out/artifact /artifact
+COPY --from=0 --chown=7:8 /out /out2/
+"""
+    ctx = _ctx(tmp_path, df)
+    out = _build(berth_host, ctx, "-t", "multi").stdout
+    assert "must not run" not in out and "Step 1/5" in out  # the unused stage is skipped and not counted
+    img = _image(berth_host, "multi")
+    assert _read(img, "/artifact") == b"built\n"
+    assert len(img.diff_ids) == 2  # scratch + two COPY layers; nothing from busybox
+    p = img.layer_dirs()[0] / "out2" / "artifact"
+    st = os.stat(p)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (7, 8, 0o640)
+    # --target builds only up to that stage
+    _build(berth_host, ctx, "--target", "builder", "-t", "onlybuilder")
+    assert _read(_image(berth_host, "onlybuilder"), "/out/artifact") == b"built\n"
+    bad = _build(berth_host, ctx, "--target", "nope", check=False)
+    assert bad.returncode == 2 and "nope" in bad.stderr
+
+
+def test_arg_scoping_and_env_expansion(berth_host, busybox_image, tmp_path: Path) -> None:
+    df = f"""ARG BASE={busybox_image}
+ARG GLOBAL=global-default
+FROM $BASE
+RUN echo "global-not-visible:[$GLOBAL]" > /r1
+ARG GLOBAL
+ARG LOCAL=local-default
+ARG OVERRIDE=from-arg
+ENV OVERRIDE=from-env DIR=/srv/${{LOCAL}}
+RUN echo "$GLOBAL $LOCAL $OVERRIDE" > /r2
+WORKDIR $DIR
+COPY f ${{DIR}}/sub/
+ENV UNSET_DEFAULT=${{NOPE:-fallback}} KEEP=$DIR
+"""
+    ctx = _ctx(tmp_path, df, {"f": "x"})
+    out = _build(berth_host, ctx, "-t", "args", "--build-arg", "LOCAL=cli", "--build-arg", "UNUSED=1")
+    assert "[Warning] One or more build-args ['UNUSED'] were not consumed" in out.stdout
+    img = _image(berth_host, "args")
+    assert _read(img, "/r1") == b"global-not-visible:[]\n"
+    assert _read(img, "/r2") == b"global-default cli from-env\n"
+    assert _read(img, "/srv/cli/sub/f") == b"x"
+    env = img.config["config"]["Env"]
+    assert "DIR=/srv/cli" in env and "UNSET_DEFAULT=fallback" in env and "KEEP=/srv/cli" in env
+    assert img.config["config"]["WorkingDir"] == "/srv/cli"
+    assert not any(e.startswith(("LOCAL=", "GLOBAL=")) for e in env)  # ARGs do not persist
+    # a build arg is part of the RUN cache key
+    again = _build(berth_host, ctx, "--build-arg", "LOCAL=other")
+    assert "run" in _steps(again.stdout)
+
+
+def test_onbuild_triggers_run_in_child(berth_host, busybox_image, tmp_path: Path) -> None:
+    parent = _ctx(tmp_path / "p", f"""FROM {busybox_image}
+ONBUILD COPY marker.txt /from-child-context.txt
+ONBUILD RUN echo triggered > /triggered
+""")
+    _build(berth_host, parent, "-t", "onbuild-parent")
+    p = _image(berth_host, "onbuild-parent")
+    assert p.config["config"]["OnBuild"] == ["COPY marker.txt /from-child-context.txt",
+                                             "RUN echo triggered > /triggered"]
+    assert _read(p, "/triggered") is None
+    child = _ctx(tmp_path / "c", "FROM onbuild-parent\nRUN test -f /triggered\n", {"marker.txt": "m"})
+    out = _build(berth_host, child, "-t", "onbuild-child").stdout
+    assert "Executing 2 build triggers" in out
+    c = _image(berth_host, "onbuild-child")
+    assert _read(c, "/triggered") == b"triggered\n" and _read(c, "/from-child-context.txt") == b"m"
+    assert not c.config["config"].get("OnBuild")
+
+
+def test_user_and_workdir_apply_to_run(berth_host, busybox_image, tmp_path: Path) -> None:
+    df = f"""FROM {busybox_image}
+WORKDIR /work/dir
+RUN pwd > /tmp/pwd-root && id -u >> /tmp/pwd-root
+USER app:appextra
+WORKDIR sub
+RUN pwd > /tmp/pwd-app; id -u >> /tmp/pwd-app; id -g >> /tmp/pwd-app
+USER 0
+SHELL ["/bin/sh", "-e", "-c"]
+RUN echo "$0" > /tmp/shell
+"""
+    img_out = _build(berth_host, _ctx(tmp_path, df), "-t", "uw")
+    assert img_out.returncode == 0
+    img = _image(berth_host, "uw")
+    assert _read(img, "/tmp/pwd-root") == b"/work/dir\n0\n"
+    assert _read(img, "/tmp/pwd-app") == b"/work/dir/sub\n1000\n1001\n"
+    assert _read(img, "/tmp/shell") == b"/bin/sh\n"
+    assert img.config["config"]["Shell"] == ["/bin/sh", "-e", "-c"]
+
+
+def _tgz(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in files.items():
+            ti = tarfile.TarInfo(name)
+            ti.size, ti.mode = len(data), 0o640
+            tf.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_add_extracts_local_archives_copy_does_not(berth_host, busybox_image, tmp_path: Path) -> None:
+    df = f"""FROM {busybox_image}
+ADD bundle.tar.gz /opt/
+COPY bundle.tar.gz /copied/
+ADD plain.txt /plain/
+ADD --chmod=600 --chown=app plain.txt /owned.txt
+"""
+    ctx = _ctx(tmp_path, df, {"bundle.tar.gz": _tgz({"pkg/a.txt": b"A", "pkg/b.txt": b"B"}), "plain.txt": "p"})
+    _build(berth_host, ctx, "-t", "add")
+    img = _image(berth_host, "add")
+    assert _read(img, "/opt/pkg/a.txt") == b"A" and _read(img, "/opt/pkg/b.txt") == b"B"
+    assert gzip.decompress(_read(img, "/copied/bundle.tar.gz") or b"")[:3] == b"pkg"
+    assert _read(img, "/plain/plain.txt") == b"p"
+    st = os.stat(img.layer_dirs()[0] / "owned.txt")
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1000, 1000, 0o600)
+
+
+def test_dockerignore_exclusions_and_exceptions(berth_host, busybox_image, tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, f"FROM {busybox_image}\nCOPY . /ctx/\n", {
+        ".dockerignore": "# comment\n*.log\n!important.log\nsecret/\n**/*.tmp\ndocs\n!docs/keep.md\n",
+        "a.log": "x", "important.log": "keep", "secret/key": "k", "src/main.c": "c",
+        "src/deep/x.tmp": "t", "docs/keep.md": "d", "docs/drop.md": "d",
+    })
+    _build(berth_host, ctx, "-t", "ign")
+    img = _image(berth_host, "ign")
+    assert _read(img, "/ctx/important.log") == b"keep"
+    assert _read(img, "/ctx/src/main.c") == b"c"
+    assert _read(img, "/ctx/docs/keep.md") == b"d"
+    for gone in ("/ctx/a.log", "/ctx/secret/key", "/ctx/src/deep/x.tmp", "/ctx/docs/drop.md"):
+        assert _read(img, gone) is None, gone
+    # an excluded file cannot be named directly either
+    (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY a.log /\n")
+    bad = _build(berth_host, ctx, check=False)
+    assert bad.returncode != 0 and "excluded by .dockerignore" in bad.stderr
+
+
+def test_run_deleting_a_base_file_makes_a_whiteout(berth_host, busybox_image, tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, f"FROM {busybox_image}\nRUN rm /etc/os-release && rm -rf /home && mkdir /home\n")
+    _build(berth_host, ctx, "-t", "wh")
+    img = _image(berth_host, "wh")
+    top = img.manifest["layers"][-1]["digest"]
+    blob = img.store.read_blob(top)
+    with tarfile.open(fileobj=io.BytesIO(blob), mode="r:*") as tf:
+        names = tf.getnames()
+    assert "etc/.wh.os-release" in names
+    assert "home/.wh..wh..opq" in names  # a dir replaced by a new one is opaque
+    assert _read(img, "/etc/os-release") is None
+
+
+def test_context_escapes_are_refused(berth_host, busybox_image, tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, f"FROM {busybox_image}\nCOPY link /stolen\n", {"ok": "fine"})
+    os.symlink("/etc/shadow", ctx / "link")
+    bad = _build(berth_host, ctx, check=False)
+    assert bad.returncode != 0
+    assert "Dockerfile:2: COPY" in bad.stderr and "outside the build context" in bad.stderr
+    (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY ../../etc/hostname /x\n")
+    bad = _build(berth_host, ctx, check=False)
+    assert bad.returncode != 0 and "outside the build context" in bad.stderr
+    # a symlink inside a copied directory is copied as a link, never followed
+    (ctx / "dir").mkdir()
+    os.symlink("/etc/shadow", ctx / "dir" / "l")
+    (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY dir /d/\n")
+    _build(berth_host, ctx, "-t", "links")
+    assert os.readlink(_image(berth_host, "links").layer_dirs()[0] / "d" / "l") == "/etc/shadow"
+
+
+def test_failures_name_the_line(berth_host, busybox_image, tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, f"FROM {busybox_image}\nENV A=1\nRUN echo before && exit 3\n")
+    bad = _build(berth_host, ctx, check=False)
+    assert bad.returncode == 1
+    assert "Dockerfile:3: RUN" in bad.stderr and "returned a non-zero code: 3" in bad.stderr
+    assert "before" in bad.stdout
+    leftovers = list((berth_host.root / "builds" / "tmp").iterdir())
+    assert leftovers == []
+    with open("/proc/self/mountinfo") as f:
+        assert str(berth_host.root) not in f.read()
+
+
+def test_check_only_parses(berth_host, tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, "FROM x AS a\nRUN true\nCOPY --from=b /x /y\nFROM y AS b\n")
+    bad = berth_host.run("build", "--check", str(ctx), check=False)
+    assert bad.returncode == 2 and "Dockerfile:3: COPY" in bad.stderr
+    (ctx / "Dockerfile").write_text("FROM x\nRUN --network=none true\nHEALTHCHECK NONE\n")
+    ok = berth_host.run("build", "--check", str(ctx))
+    assert "OK" in ok.stdout
+    assert not (berth_host.root / "oci").exists()  # nothing was built or pulled
