@@ -120,3 +120,29 @@ def test_role_refuses_a_bad_boot_hook_naming_it(sshd, base) -> None:
     r = run_playbook(sshd, base / "run", plays, v)
     assert r.rc != 0
     assert 'berth_boot_hook "upstartish" is not one of auto, systemd, sysvinit, none' in r.failure()
+
+
+def test_role_validates_its_variables_naming_them(sshd, base) -> None:
+    r = run_playbook(sshd, base / "run", role_play(), role_vars(base, berth_boot_hook="upstartish"))
+    assert r.rc != 0
+    out = r.failure()
+    assert "berth_boot_hook" in out and "upstartish" in out
+    assert not (base / "opt").exists()  # refused before anything was made
+
+
+def test_role_writes_an_init_script_where_there_is_no_systemd(sshd, base) -> None:
+    initd = base / "init.d"
+    initd.mkdir()
+    v = role_vars(base, berth_boot_hook="sysvinit", berth_initd_dir=str(initd))
+    plays = [{"hosts": "all", "gather_facts": False, "tasks": [
+        {"ansible.builtin.include_role": {"name": "berth.engine.host", "tasks_from": "boot"}}]}]
+    first = run_playbook(sshd, base / "run1", plays, v)
+    assert first.rc == 0, first.failure()
+    script = initd / "berth-restore"
+    assert script.stat().st_mode & 0o777 == 0o755
+    text = script.read_text()
+    assert f"{base}/opt/bin/berth --root {base}/root --runroot {base}/run --config {base}/etc/config.toml restore" \
+        in text
+    assert subprocess.run(["sh", "-n", str(script)]).returncode == 0
+    second = run_playbook(sshd, base / "run2", plays, v)
+    assert second.rc == 0 and second.changed_tasks() == []
