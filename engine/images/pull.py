@@ -156,6 +156,7 @@ def pull(ctx: Context, ref_s: str, platform: str | None = None, quiet: bool = Tr
     ref = refmod.parse(ref_s)
     store = ImageStore(ctx)
     store.ensure_layout()
+    store.cleanup_tmp()
     prog = progress or Progress(quiet=quiet)
     want = mf.parse_platform(platform)
     client = RegistryClient(ctx, ref.domain, ref.path)

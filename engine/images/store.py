@@ -208,9 +208,20 @@ class ImageStore:
         os.chmod(tmp, 0o644)
         os.replace(tmp, self.blob_path(digest))
 
+    @property
+    def tmp(self) -> Path:
+        """Staging dir (same filesystem as the store). Entries are named <kind>-<pid>-..., so
+        what a killed process left behind can be told from what a live one is writing."""
+        p = self.ctx.tmp_dir / "images"
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
     def tmp_file(self, prefix: str = "blob-") -> tuple[BinaryIO, Path]:
-        fd, name = tempfile.mkstemp(dir=self.ctx.tmp_dir, prefix=prefix)
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix=f"{prefix}{os.getpid()}-")
         return os.fdopen(fd, "w+b"), Path(name)
+
+    def tmp_dir(self, prefix: str) -> Path:
+        return Path(tempfile.mkdtemp(dir=self.tmp, prefix=f"{prefix}{os.getpid()}-"))
 
     # ------------------------------------------------------------------ layers
     def layer_dir(self, diff_id: str) -> Path:
@@ -255,7 +266,7 @@ class ImageStore:
         if expect_diff_id and self.has_layer(expect_diff_id):
             return expect_diff_id
         self.ensure_layout()
-        tmp = Path(tempfile.mkdtemp(dir=self.ctx.tmp_dir, prefix="layer-"))
+        tmp = self.tmp_dir("layer-")
         try:
             os.chmod(tmp, 0o755)
             diff_id, size, tar_size = unpack_compressed(raw, tmp)
@@ -583,20 +594,36 @@ class ImageStore:
         for d in layers - used_layers:
             p = self.layer_dir(d)
             if p.exists():
-                tmp = Path(tempfile.mkdtemp(dir=self.ctx.tmp_dir, prefix="rm-"))
+                tmp = self.tmp_dir("rm-")
                 with contextlib.suppress(FileNotFoundError):
                     os.rename(p, tmp / "l")
                 _rmtree(tmp)
             with contextlib.suppress(FileNotFoundError):
                 (self.layer_meta_dir / (hex_of(d) + ".json")).unlink()
 
-    def cleanup_tmp(self, older_than: float = 3600) -> None:
-        """Remove stale staging files left by interrupted operations."""
-        cutoff = time.time() - older_than
-        for p in self.ctx.tmp_dir.iterdir():
+    def cleanup_tmp(self) -> None:
+        """Remove staging entries whose process is gone (an interrupted pull, load...)."""
+        import re
+
+        for p in self.tmp.iterdir():
+            m = re.match(r"^[a-z-]+?-(\d+)-", p.name)
+            if not m:
+                continue
+            pid = int(m.group(1))
+            if pid == os.getpid():
+                continue
+            try:
+                os.kill(pid, 0)
+                continue  # still running
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
             with contextlib.suppress(OSError):
-                if p.lstat().st_mtime < cutoff:
-                    _rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+                if p.is_dir() and not p.is_symlink():
+                    _rmtree(p)
+                else:
+                    p.unlink()
 
 
 def _rmtree(p: Path) -> None:

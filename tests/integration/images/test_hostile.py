@@ -21,7 +21,7 @@ def snapshot(root: Path) -> set[str]:
 
 
 def leftover_tmp(root: Path) -> list[str]:
-    t = root / "tmp"
+    t = root / "tmp" / "images"
     return sorted(os.listdir(t)) if t.exists() else []
 
 

@@ -190,3 +190,25 @@ def test_skopeo_reads_pulled_store(berth_host, skopeo_pushed):
 def _manifest(host, info):
     d = info["Descriptor"]["digest"].split(":")[1]
     return json.loads((host.root / "oci" / "blobs" / "sha256" / d).read_text())
+
+
+@pytest.mark.requires("overlay")
+def test_layer_dirs_work_as_overlay_lowerdirs(berth_host, skopeo_pushed, tmp_path):
+    ref, _ = skopeo_pushed
+    berth_host.run("pull", "-q", ref)
+    from engine.context import Context
+    from engine.images.store import ImageStore
+
+    img = ImageStore(Context(berth_host.root, berth_host.runroot, berth_host.config)).resolve(ref)
+    dirs = img.layer_dirs()
+    assert dirs[0].name == img.diff_ids[-1].split(":")[1]  # top-most first
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o", "lowerdir=" + ":".join(map(str, dirs)), str(mnt)],
+                   check=True)
+    try:
+        assert (mnt / "etc" / "skopeo-was-here").read_text() == "from skopeo\n"
+        assert not (mnt / "etc" / "hostname").exists()  # whited out by the top layer
+        assert (mnt / "etc" / "passwd").exists() and (mnt / "bin" / "busybox").exists()
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)

@@ -1,0 +1,68 @@
+"""Concurrent pulls on one root; an interrupted pull leaves no half image."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+pytestmark = pytest.mark.requires("root", "busybox", "registry")
+
+
+def test_concurrent_pulls_one_root(berth_host, busybox_rootfs, open_registry, tmp_path):
+    from tests.fixtures.host import BerthHost
+
+    # three images in the registry: two share the busybox layer, one has its own
+    src = BerthHost(tmp_path / "src")
+    try:
+        extra = tmp_path / "extra.tar"
+        import io
+        import tarfile
+
+        with tarfile.open(extra, "w") as tf:
+            data = os.urandom(300_000)
+            ti = tarfile.TarInfo("blob.bin")
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+        refs = [f"{open_registry.host}/conc/a:1", f"{open_registry.host}/conc/b:1", f"{open_registry.host}/conc/c:1"]
+        src.run("import", "-c", "LABEL n=a", str(busybox_rootfs), refs[0])
+        src.run("import", "-c", "LABEL n=b", str(busybox_rootfs), refs[1])
+        src.run("import", str(extra), refs[2])
+        for r in refs:
+            src.run("push", "-q", r)
+    finally:
+        src.teardown()
+    procs = [subprocess.Popen([*berth_host.argv, "pull", "-q", r], env=berth_host.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for r in [refs[0], refs[0], refs[1], refs[2], refs[1]]]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    imgs = berth_host.json("images", "--format", "json")
+    assert sorted(t for i in imgs for t in i["RepoTags"]) == sorted(refs)
+    idx = json.loads((berth_host.root / "oci" / "index.json").read_text())
+    assert sorted(m["annotations"]["org.opencontainers.image.ref.name"] for m in idx["manifests"]) == sorted(refs)
+    layer_dirs = sorted(os.listdir(berth_host.root / "layers"))
+    assert len(layer_dirs) == 2
+    assert os.listdir(berth_host.root / "tmp" / "images") == []
+
+
+def test_interrupted_pull_leaves_no_image(berth_host, hostile_registry):
+    ref = f"{hostile_registry.host}/slow/img:latest"
+    p = subprocess.Popen([*berth_host.argv, "pull", ref], env=berth_host.env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    assert p.poll() is None, p.communicate()
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert berth_host.run("images", "-q").stdout.strip() == ""
+    assert list((berth_host.root / "layers").iterdir()) == []
+    assert berth_host.run("image", "inspect", ref, check=False).returncode == 3
+    # the next pull completes it and clears what the killed one left
+    berth_host.run("pull", "-q", ref)
+    assert berth_host.json("image", "inspect", ref)[0]["RepoTags"] == [ref]
+    assert os.listdir(berth_host.root / "tmp" / "images") == []
