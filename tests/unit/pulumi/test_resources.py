@@ -1,0 +1,118 @@
+"""Resource classes: secrets marked secret, the provider serialised as a secret, typed outputs
+registered; engine command line and error mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_berth as berth
+import pytest
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+from pulumi_berth import _ssh
+from pulumi_berth._base import spec_field_to_property
+from pulumi_berth._engine import Engine, EngineError, EngineSpec
+
+KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecretstuff\n-----END OPENSSH PRIVATE KEY-----\n"
+CONN = {"host": "192.0.2.1", "private_key": KEY, "password": "hunter2", "host_key": "ssh-ed25519 AAAA"}
+
+
+class Recorder(Mocks):
+    def __init__(self) -> None:
+        self.inputs: dict[str, dict[str, Any]] = {}
+
+    def call(self, args: MockCallArgs):
+        return {}, None
+
+    def new_resource(self, args: MockResourceArgs):
+        self.inputs[args.name] = dict(args.inputs)
+        outs = {k: v for k, v in args.inputs.items() if k != "__provider"}
+        return f"{args.name}-id", outs
+
+
+def _run(program) -> Recorder:
+    rec = Recorder()
+    pulumi.runtime.settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(rec, preview=False)
+    _sync_await(run_pulumi_func(program))
+    return rec
+
+
+def test_secrets_and_provider_are_secret() -> None:
+    seen: dict[str, Any] = {}
+
+    def program() -> None:
+        c = berth.Container("web", connection=CONN, image="busybox", restart_policy="always")
+        r = berth.RemoteImage("img", connection=CONN, name="busybox",
+                              registry_auth={"username": "u", "password": "p4ss"})
+        seen["c"], seen["r"] = c, r
+
+    rec = _run(program)
+    web = rec.inputs["web"]
+    assert rpc.is_rpc_secret(web["__provider"])
+    # a secret field makes the SDK send the whole connection object as a secret
+    assert rpc.is_rpc_secret(web["connection"])
+    assert rpc.unwrap_rpc_secret(web["connection"])["private_key"] == KEY
+    assert not rpc.is_rpc_secret(web["image"])
+    assert web["name"] == "web" and web["image"] == "busybox"
+    assert set(berth.container.OUTPUTS) <= set(web)  # typed outputs registered
+    assert rpc.is_rpc_secret(rec.inputs["img"]["registry_auth"])
+
+
+def test_connection_output_is_secret() -> None:
+    got: dict[str, bool] = {}
+
+    async def program() -> None:
+        v = berth.Volume("v", connection=CONN)
+        got["connection"] = await v.connection.is_secret()
+        got["mountpoint"] = await v.mountpoint.is_secret()
+
+    _run(program)
+    assert got == {"connection": True, "mountpoint": False}
+
+
+def test_engine_command_line() -> None:
+    assert EngineSpec().argv("apply") == "/opt/berth/bin/berth apply"
+    spec = EngineSpec.from_input({"command": "python3 /x/berth", "root": "/r oot", "runroot": "/run/b", "sudo": True})
+    assert spec.argv("inspect", "container", "a;b") == \
+        "sudo -n python3 /x/berth --root '/r oot' --runroot /run/b inspect container 'a;b'"
+
+
+@pytest.mark.parametrize(("field", "prop"), [
+    ("spec.published_ports.1", "published_ports"), ("spec.memory", "memory"), ("api", "engine"),
+    (None, "name"), ("spec", "name"),
+])
+def test_field_to_property(field, prop) -> None:
+    assert spec_field_to_property(field, "name") == prop
+
+
+def test_check_maps_engine_errors(monkeypatch) -> None:
+    def invalid(self, kind, spec, **kw):
+        raise EngineError("spec.memory: invalid size '12x'", type_="invalid", field="spec.memory", rc=2)
+
+    monkeypatch.setattr(Engine, "apply", invalid)
+    res = berth.ContainerProvider().check({}, {"connection": CONN, "name": "a", "image": "b", "memory": "12x"})
+    assert [(f.property, f.reason) for f in res.failures] == [("memory", "spec.memory: invalid size '12x'")]
+
+    def missing_net(self, kind, spec, **kw):  # created later in the same deployment: not a failure
+        raise EngineError("no such network 'n'", type_="not_found", field="spec.networks.0.name", rc=1)
+
+    monkeypatch.setattr(Engine, "apply", missing_net)
+    res = berth.ContainerProvider().check({}, {"connection": CONN, "name": "a", "image": "b"})
+    assert res.failures == []
+
+
+def test_check_without_connection_or_name() -> None:
+    res = berth.NetworkProvider().check({}, {"name": "n"})
+    assert [f.property for f in res.failures] == ["connection"]
+    res = berth.VolumeProvider().check({}, {"connection": CONN})
+    assert [f.property for f in res.failures] == ["volume_name"]
+
+
+def test_secrets_never_in_reprs() -> None:
+    spec = _ssh.ConnSpec.from_input(CONN)
+    assert "secretstuff" not in repr(spec) and "hunter2" not in str(spec)
+    assert "secretstuff" not in str(spec.cache_key()) and "hunter2" not in str(spec.cache_key())
