@@ -302,3 +302,98 @@ def test_check_only_parses(berth_host, tmp_path: Path) -> None:
     ok = berth_host.run("build", "--check", str(ctx))
     assert "OK" in ok.stdout
     assert not (berth_host.root / "oci").exists()  # nothing was built or pulled
+
+
+def test_heredocs_labels_and_quiet(berth_host, busybox_image, tmp_path: Path) -> None:
+    df = f"""FROM {busybox_image}
+ARG WHO=world
+RUN <<EOF
+echo "script $WHO" > /script.out
+echo second line >> /script.out
+EOF
+RUN cat <<'RAW' > /raw.out && cat <<-TABS > /tabs.out
+$WHO stays literal
+RAW
+\tindented $WHO
+\tTABS
+COPY <<EOF /etc/generated.conf
+who=$WHO
+EOF
+COPY <<one <<two /multi/
+1
+one
+2
+two
+"""
+    ctx = _ctx(tmp_path, df)
+    q = _build(berth_host, ctx, "-q", "-t", "hd", "--label", "org.example.build=yes", "--build-arg", "WHO=you")
+    img = _image(berth_host, "hd")
+    assert q.stdout.strip() == img.id  # -q prints only the ID
+    assert _read(img, "/script.out") == b"script you\nsecond line\n"
+    assert _read(img, "/raw.out") == b"$WHO stays literal\n"
+    assert _read(img, "/tabs.out") == b"indented you\n"
+    assert _read(img, "/etc/generated.conf") == b"who=you\n"
+    assert _read(img, "/multi/one") == b"1\n" and _read(img, "/multi/two") == b"2\n"
+    assert img.config["config"]["Labels"] == {"org.example.build": "yes"}
+
+
+def test_add_from_url(berth_host, busybox_image, tmp_path: Path) -> None:
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    served = tmp_path / "www"
+    served.mkdir()
+    (served / "file.bin").write_bytes(b"downloaded")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/file.bin"
+        good = "sha256:" + hashlib.sha256(b"downloaded").hexdigest()
+        ctx = _ctx(tmp_path, f"FROM {busybox_image}\nADD --checksum={good} {url} /dl/\nADD {url} /named\n")
+        _build(berth_host, ctx, "-t", "url")
+        img = _image(berth_host, "url")
+        assert _read(img, "/dl/file.bin") == b"downloaded" and _read(img, "/named") == b"downloaded"
+        assert stat.S_IMODE(os.stat(img.layer_dirs()[1] / "dl" / "file.bin").st_mode) == 0o600
+        # same content: cache hit; a wrong checksum fails
+        assert _steps(_build(berth_host, ctx).stdout)[1:] == ["cache", "cache"]
+        (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nADD --checksum=sha256:{'0' * 64} {url} /x\n")
+        bad = _build(berth_host, ctx, check=False)
+        assert bad.returncode != 0 and "checksum mismatch" in bad.stderr
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.mark.requires("registry", "skopeo")
+def test_built_image_pushed_and_pulled_back_by_skopeo(berth_host, busybox_image, open_registry,
+                                                      tmp_path: Path) -> None:
+    import hashlib
+    import json
+    import subprocess
+
+    ctx = _ctx(tmp_path, f"FROM {busybox_image}\nCOPY f /f\nRUN echo run > /r && rm /etc/hostname\n"
+                         "CMD [\"cat\", \"/f\"]\n", {"f": "file\n"})
+    target = f"{open_registry.host}/berth/built:v1"
+    _build(berth_host, ctx, "-t", target)
+    img = _image(berth_host, target)
+    pushed = berth_host.json("push", "--format", "json", target)
+    dest = tmp_path / "oci"
+    p = subprocess.run(["skopeo", "--insecure-policy", "copy", "--src-tls-verify=false", "--preserve-digests",
+                        f"docker://{target}", f"oci:{dest}:v1"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    index = json.loads((dest / "index.json").read_text())
+    mdigest = index["manifests"][0]["digest"]
+    assert mdigest == pushed["Digest"]
+    manifest = json.loads((dest / "blobs" / "sha256" / mdigest.split(":")[1]).read_text())
+    assert manifest["config"]["digest"] == img.id  # the config (so the image ID) is unchanged
+    config = json.loads((dest / "blobs" / "sha256" / img.id.split(":")[1]).read_bytes())
+    assert config["config"]["Cmd"] == ["cat", "/f"]
+    diff_ids = []
+    for layer in manifest["layers"]:
+        raw = (dest / "blobs" / "sha256" / layer["digest"].split(":")[1]).read_bytes()
+        diff_ids.append("sha256:" + hashlib.sha256(gzip.decompress(raw)).hexdigest())
+    assert diff_ids == img.diff_ids
