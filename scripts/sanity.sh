@@ -50,4 +50,4 @@ skip=()
 cd "$dest"
 export PATH="$VENV/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$work"
-exec "$VENV/bin/ansible-test" sanity --local --python "$PY_VERSION" --color no "${skip[@]}" "$@"
+"$VENV/bin/ansible-test" sanity --local --python "$PY_VERSION" --color no "${skip[@]}" "$@"
