@@ -14,7 +14,9 @@ command -v hyperfine >/dev/null || { echo "bench_build: hyperfine not installed,
 
 W=$(mktemp -d /var/tmp/berth-bench-build-XXXXXX)
 cleanup() {
-  grep -o " $W[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  set +e
+  cd /
+  grep -o " $W[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
   rm -rf --one-file-system "$W"
 }
 trap cleanup EXIT
