@@ -115,20 +115,26 @@ CMD ["cat /app/copy.txt"]
 
 def test_multistage_copy_from_and_target(berth_host, busybox_image, tmp_path: Path) -> None:
     df = f"""FROM {busybox_image} AS builder
+ENV FROM_BUILDER=1
 RUN mkdir /out && echo built > /out/artifact && chmod 640 /out/artifact
 FROM {busybox_image} AS unused
 RUN echo this stage must not run && false
+FROM builder AS child
+RUN echo "inherited=$FROM_BUILDER" > /out/env
 FROM scratch
-COPY --from=builder /out/artifact /artifact
+COPY --from=child /out/artifact /out/env /
 COPY --from=0 --chown=7:8 /out /out2/
+COPY --from={busybox_image} /etc/passwd /passwd
 """
     ctx = _ctx(tmp_path, df)
     out = _build(berth_host, ctx, "-t", "multi").stdout
-    assert "must not run" not in out and "Step 1/5" in out  # the unused stage is skipped and not counted
+    assert "must not run" not in out and "Step 1/9" in out  # the unused stage is skipped and not counted
     img = _image(berth_host, "multi")
     assert _read(img, "/artifact") == b"built\n"
-    assert len(img.diff_ids) == 2  # scratch + two COPY layers; nothing from busybox
-    p = img.layer_dirs()[0] / "out2" / "artifact"
+    assert _read(img, "/env") == b"inherited=1\n"  # ENV persists into a stage built FROM a stage
+    assert _read(img, "/passwd").startswith(b"root:x:0:0")  # --from an image that is not a stage
+    assert len(img.diff_ids) == 3  # scratch + three COPY layers; nothing from busybox
+    p = img.layer_dirs()[1] / "out2" / "artifact"
     st = os.stat(p)
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (7, 8, 0o640)
     # --target builds only up to that stage
@@ -196,6 +202,7 @@ RUN pwd > /tmp/pwd-app; id -u >> /tmp/pwd-app; id -g >> /tmp/pwd-app
 USER 0
 SHELL ["/bin/sh", "-e", "-c"]
 RUN echo "$0" > /tmp/shell
+RUN --network=none grep -c : /proc/net/dev > /tmp/netdevs
 """
     img_out = _build(berth_host, _ctx(tmp_path, df), "-t", "uw")
     assert img_out.returncode == 0
@@ -203,6 +210,7 @@ RUN echo "$0" > /tmp/shell
     assert _read(img, "/tmp/pwd-root") == b"/work/dir\n0\n"
     assert _read(img, "/tmp/pwd-app") == b"/work/dir/sub\n1000\n1001\n"
     assert _read(img, "/tmp/shell") == b"/bin/sh\n"
+    assert _read(img, "/tmp/netdevs") == b"1\n"  # --network=none: only lo
     assert img.config["config"]["Shell"] == ["/bin/sh", "-e", "-c"]
 
 
