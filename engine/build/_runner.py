@@ -30,6 +30,10 @@ DEFAULT_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CA
 
 def run(ctx: Context, *, lower_dirs: list[Path], upper_dir: Path, args: list[str], env: list[str], cwd: str,
         user: str, network_mode: str, shell_out: IO[str] | None) -> int:
+    if not lower_dirs:  # FROM scratch: overlay needs one lower dir
+        empty = upper_dir.parent / "empty-lower"
+        empty.mkdir(exist_ok=True)
+        lower_dirs = [empty]
     try:
         from engine.containers.oneshot import run_step  # type: ignore[import-not-found]
     except ImportError:
