@@ -405,3 +405,23 @@ def test_built_image_pushed_and_pulled_back_by_skopeo(berth_host, busybox_image,
         raw = (dest / "blobs" / "sha256" / layer["digest"].split(":")[1]).read_bytes()
         diff_ids.append("sha256:" + hashlib.sha256(gzip.decompress(raw)).hexdigest())
     assert diff_ids == img.diff_ids
+
+
+@pytest.mark.requires("registry")
+def test_base_image_pulled_when_missing_and_with_pull(berth_host, busybox_image, open_registry,
+                                                      tmp_path: Path) -> None:
+    from tests.fixtures.host import BerthHost
+
+    base = f"{open_registry.host}/berth/buildbase:v1"
+    berth_host.run("tag", busybox_image, base)
+    berth_host.run("push", base)
+    other = BerthHost(berth_host.base / "fresh")  # a host without the base image
+    try:
+        ctx = _ctx(tmp_path, f"FROM {base}\nRUN echo ok > /ok\n")
+        out = other.run("build", "-t", "pulled", str(ctx)).stdout
+        assert f"Pulling {base}" in out
+        assert _read(_image(other, "pulled"), "/ok") == b"ok\n"
+        again = other.run("build", "--pull", "-t", "pulled", str(ctx)).stdout
+        assert f"Pulling {base}" in again and "Using cache" in again  # same base digest: cache still valid
+    finally:
+        other.teardown()
