@@ -137,15 +137,16 @@ class ContainerEdge(ImageEdge):
         return int(out)
 
     def logs(self, cid: str) -> str:
-        out = _fn(self.API, "logs")(self.ctx, cid)
-        if isinstance(out, bytes):
-            return out.decode(errors="replace")
-        if isinstance(out, str):
-            return out
-        return "".join(x.decode(errors="replace") if isinstance(x, bytes) else str(x) for x in out)
+        rec = self.container(cid) or {}
+        chunks: list[bytes] = []
+        if rec.get("LogPath"):
+            _fn("engine.containers.logs", "read")(rec["LogPath"], out=lambda _stream, data: chunks.append(data))
+        return b"".join(chunks).decode(errors="replace")
 
-    def exec_run(self, cid: str, **kw: Any) -> Any:
-        return _fn(self.API, "exec_run")(self.ctx, cid, **kw)
+    def exec_run(self, cid: str, *, cmd: list[str], env: list[str] | None, user: str | None,
+                 workdir: str | None, tty: bool, detach: bool) -> tuple[int, bytes, bytes]:
+        return _fn("engine.containers.execs", "exec_run")(
+            self.ctx, cid, cmd, env=env, user=user, workdir=workdir, tty=tty, detach=detach, capture=True)
 
     def list_containers(self) -> list[dict[str, Any]]:
         return _fn(self.API, "list_all")(self.ctx)

@@ -6,7 +6,11 @@ derived from the option table in container_options.py, so an option is declared 
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
+
+# Start-up is paid per call: skip pydantic's plugin discovery (importlib.metadata scan).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -15,7 +19,7 @@ from engine.errors import InvalidArgument
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # ------------------------------------------------------------------------------ container

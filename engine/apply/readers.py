@@ -40,6 +40,9 @@ def do_exec(edge: Any, spec: Any, check: bool) -> dict[str, Any]:
         raise InvalidArgument(f"spec.command: invalid value {spec.command!r}: {e}", field="spec.command") from None
     if not argv:
         raise InvalidArgument("spec.argv: the command is empty", field="spec.argv")
+    if spec.stdin is not None:
+        raise InvalidArgument("spec.stdin: feeding stdin to an exec is not supported by Berth yet",
+                              field="spec.stdin")
     live = edge.container(spec.container)
     if live is None:
         raise BerthError(f"spec.container: no such container {spec.container!r}", field="spec.container")
@@ -47,12 +50,9 @@ def do_exec(edge: Any, spec: Any, check: bool) -> dict[str, Any]:
         raise BerthError(f"spec.container: container {spec.container!r} is not running", field="spec.container")
     if check:
         return _res(True, ["executed"])
-    stdin = spec.stdin
-    if stdin is not None and spec.stdin_add_newline and not stdin.endswith("\n"):
-        stdin += "\n"
     env = [f"{k}={v}" for k, v in (spec.env or {}).items()]
     out = edge.exec_run(live["Id"], cmd=argv, env=env or None, user=spec.user, workdir=spec.chdir,
-                        stdin=stdin.encode() if stdin is not None else None, tty=spec.tty, detach=spec.detach)
+                        tty=spec.tty, detach=spec.detach)
     if spec.detach:
         exec_id = out.get("Id") if isinstance(out, dict) else out
         return _res(True, ["executed"], exec_id=exec_id)
