@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import stat
 import tarfile
@@ -157,9 +158,11 @@ RUN echo "$GLOBAL $LOCAL $OVERRIDE" > /r2
 WORKDIR $DIR
 COPY f ${{DIR}}/sub/
 ENV UNSET_DEFAULT=${{NOPE:-fallback}} KEEP=$DIR
+RUN echo "proxy=$HTTP_PROXY" > /proxy
 """
     ctx = _ctx(tmp_path, df, {"f": "x"})
-    out = _build(berth_host, ctx, "-t", "args", "--build-arg", "LOCAL=cli", "--build-arg", "UNUSED=1")
+    out = _build(berth_host, ctx, "-t", "args", "--build-arg", "LOCAL=cli", "--build-arg", "UNUSED=1",
+                 "--build-arg", "HTTP_PROXY=http://proxy.example:3128")
     assert "[Warning] One or more build-args ['UNUSED'] were not consumed" in out.stdout
     img = _image(berth_host, "args")
     assert _read(img, "/r1") == b"global-not-visible:[]\n"
@@ -168,7 +171,10 @@ ENV UNSET_DEFAULT=${{NOPE:-fallback}} KEEP=$DIR
     env = img.config["config"]["Env"]
     assert "DIR=/srv/cli" in env and "UNSET_DEFAULT=fallback" in env and "KEEP=/srv/cli" in env
     assert img.config["config"]["WorkingDir"] == "/srv/cli"
-    assert not any(e.startswith(("LOCAL=", "GLOBAL=")) for e in env)  # ARGs do not persist
+    assert not any(e.startswith(("LOCAL=", "GLOBAL=", "HTTP_PROXY=")) for e in env)  # ARGs do not persist
+    # predefined proxy args reach RUN without an ARG, but stay out of the history
+    assert _read(img, "/proxy") == b"proxy=http://proxy.example:3128\n"
+    assert "proxy.example" not in json.dumps(img.config["history"])
     # a build arg is part of the RUN cache key
     again = _build(berth_host, ctx, "--build-arg", "LOCAL=other")
     assert "run" in _steps(again.stdout)
