@@ -159,6 +159,7 @@ WORKDIR $DIR
 COPY f ${{DIR}}/sub/
 ENV UNSET_DEFAULT=${{NOPE:-fallback}} KEEP=$DIR
 RUN echo "proxy=$HTTP_PROXY" > /proxy
+CMD ["echo", "$DIR"]
 """
     ctx = _ctx(tmp_path, df, {"f": "x"})
     out = _build(berth_host, ctx, "-t", "args", "--build-arg", "LOCAL=cli", "--build-arg", "UNUSED=1",
@@ -171,6 +172,7 @@ RUN echo "proxy=$HTTP_PROXY" > /proxy
     env = img.config["config"]["Env"]
     assert "DIR=/srv/cli" in env and "UNSET_DEFAULT=fallback" in env and "KEEP=/srv/cli" in env
     assert img.config["config"]["WorkingDir"] == "/srv/cli"
+    assert img.config["config"]["Cmd"] == ["echo", "$DIR"]  # CMD is not expanded by the builder
     assert not any(e.startswith(("LOCAL=", "GLOBAL=", "HTTP_PROXY=")) for e in env)  # ARGs do not persist
     # predefined proxy args reach RUN without an ARG, but stay out of the history
     assert _read(img, "/proxy") == b"proxy=http://proxy.example:3128\n"
