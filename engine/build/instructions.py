@@ -451,9 +451,7 @@ def parse(text: str, filename: str = "Dockerfile") -> Dockerfile:
 def check(df: Dockerfile, target: str | None = None) -> None:
     """What `--check` adds to parsing: stage references that cannot work."""
     for st in df.stages:
-        if st.base.isdigit() is False and st.base.lower() == (st.name or "\0"):
-            raise DockerfileError(f"stage {st.name!r} cannot be based on itself", line=st.line,
-                                  instruction="from", filename=df.filename)
+        # `FROM x AS x` names the image x (a stage is only visible to the stages after it)
         for ins in st.commands:
             if isinstance(ins, CopyCmd) and ins.from_ and "$" not in ins.from_:
                 ref = ins.from_
