@@ -67,7 +67,7 @@ class ImageEdge:
     def tag(self, ref: str, target: str) -> None:
         self._store().tag(ref, target)
 
-    def remove(self, ref: str, force: bool = False, prune: bool = True) -> list[dict[str, str]]:
+    def remove_image(self, ref: str, force: bool = False, prune: bool = True) -> list[dict[str, str]]:
         return self._store().remove(ref, force=force, prune_children=prune)
 
     def build(self, **kw: Any) -> dict[str, Any]:

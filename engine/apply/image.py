@@ -87,7 +87,7 @@ def _present(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
             actions.append(f"removed {ref}")
             diff.add("state", "present", "absent")
             if not check:
-                edge.remove(ref, force=spec.force_absent)
+                edge.remove_image(ref, force=spec.force_absent)
         return _result(actions, diff, None)
 
     source = spec.source
@@ -218,7 +218,7 @@ def _remove(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
         actions.append(f"removed {ref}")
         diff.add("exists", True, False)
         if not check:
-            events = edge.remove(ref, force=spec.force, prune=spec.prune) or []
+            events = edge.remove_image(ref, force=spec.force, prune=spec.prune) or []
     return _result(actions, diff, None,
                    untagged=[e["Untagged"] for e in events if "Untagged" in e],
                    deleted=[e["Deleted"] for e in events if "Deleted" in e])

@@ -205,7 +205,7 @@ def do_prune(ctx: Context, edge: Any, spec: Any, check: bool) -> dict[str, Any]:
             gone.append(img["Id"])
             reclaimed += int(img.get("Size") or 0)
             if not check:
-                edge.remove(img["Id"], force=False)
+                edge.remove_image(img["Id"], force=False)
         out["images"] = gone
         out["images_space_reclaimed"] = reclaimed
     if spec.networks:

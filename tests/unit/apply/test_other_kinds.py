@@ -162,7 +162,7 @@ class FakeImageEdge(FakeEdge):
     def tag(self, ref, target):
         self.images[target] = copy.deepcopy(self.images[ref])
 
-    def remove(self, ref, force=False, prune=True):
+    def remove_image(self, ref, force=False, prune=True):
         del self.images[ref]
         return [{"Untagged": ref}]
 
