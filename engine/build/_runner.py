@@ -29,7 +29,8 @@ DEFAULT_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CA
 
 
 def run(ctx: Context, *, lower_dirs: list[Path], upper_dir: Path, args: list[str], env: list[str], cwd: str,
-        user: str, network_mode: str, shell_out: IO[str] | None) -> int:
+        user: str, network_mode: str, shell_out: IO[str] | None,
+        extra_hosts: list[tuple[str, str]] | None = None) -> int:
     if not lower_dirs:  # FROM scratch: overlay needs one lower dir
         empty = upper_dir.parent / "empty-lower"
         empty.mkdir(exist_ok=True)
@@ -46,7 +47,8 @@ def run(ctx: Context, *, lower_dirs: list[Path], upper_dir: Path, args: list[str
     if network_mode == "default":
         network_mode = "host"  # the stand-in has no bridge: see the module docstring
     return _fallback_run_step(ctx, lower_dirs=lower_dirs, upper_dir=upper_dir, args=args, env=env, cwd=cwd,
-                              user=user, network_mode=network_mode, shell_out=shell_out)
+                              user=user, network_mode=network_mode, shell_out=shell_out,
+                              extra_hosts=extra_hosts or [])
 
 
 def _spec(rootfs: Path, args: list[str], env: list[str], cwd: str, uid: int, gid: int, network_mode: str,
@@ -83,7 +85,8 @@ def _spec(rootfs: Path, args: list[str], env: list[str], cwd: str, uid: int, gid
 
 
 def _fallback_run_step(ctx: Context, *, lower_dirs: list[Path], upper_dir: Path, args: list[str], env: list[str],
-                       cwd: str, user: str, network_mode: str, shell_out: IO[str] | None) -> int:
+                       cwd: str, user: str, network_mode: str, shell_out: IO[str] | None,
+                       extra_hosts: list[tuple[str, str]]) -> int:
     """TO BE REPLACED by engine.containers.oneshot.run_step (see the module docstring)."""
     if network_mode not in ("none", "host"):
         raise InvalidArgument(f"--network={network_mode!r}: this build runner supports none and host",
@@ -94,7 +97,8 @@ def _fallback_run_step(ctx: Context, *, lower_dirs: list[Path], upper_dir: Path,
             raise RuntimeFailure("build runner: the upper dir must be <base>/upper")
         uid, gid, _home = lookup_user(ov.merged, user) if user else (0, 0, "/")
         hosts, resolv = base / "hosts", base / "resolv.conf"
-        hosts.write_text("127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+        hosts.write_text("127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                         + "".join(f"{ip}\t{name}\n" for name, ip in extra_hosts))
         try:
             resolv.write_bytes(Path("/etc/resolv.conf").read_bytes() if network_mode == "host" else b"")
         except OSError:

@@ -97,6 +97,7 @@ class BuildOptions:
     network: str | None = None
     platform: str | None = None
     quiet: bool = False
+    extra_hosts: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -540,7 +541,7 @@ class Builder:
             upper.mkdir()
             rc = _runner.run(self.ctx, lower_dirs=lowers, upper_dir=upper, args=args, env=env,
                              cwd=st.cfg.get("WorkingDir") or "/", user=st.cfg.get("User") or "",
-                             network_mode=network, shell_out=self.out)
+                             network_mode=network, shell_out=self.out, extra_hosts=self.opts.extra_hosts)
             if rc != 0:
                 shown = json.dumps(args) if not ins.prepend_shell else " ".join(args)
                 raise self._fail(ins, f"the command '{shown}' returned a non-zero code: {rc}")

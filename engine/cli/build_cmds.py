@@ -34,6 +34,7 @@ def run(verb: str, argv: list[str], g: Globals) -> int:
     p.add_argument("--pull", action="store_true", help="always pull base images")
     p.add_argument("--network", default=None, help="network for RUN steps: none, host, default (=bridge)")
     p.add_argument("--platform", default=None, help="target platform (only the host's is supported)")
+    p.add_argument("--add-host", action="append", default=[], help="name:ip added to /etc/hosts for RUN")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the image ID")
     p.add_argument("--check", action="store_true", help="parse and validate the Dockerfile, build nothing")
     p.add_argument("context", help="build context directory")
@@ -65,12 +66,12 @@ def run(verb: str, argv: list[str], g: Globals) -> int:
         print(f"{df_path.name}: OK ({len(df.stages)} stage(s), {n} instruction(s))")
         return 0
 
-    from engine.build.api import build_text
+    from engine.build.api import _hosts, build_text
 
     image_id = build_text(g.ctx, ctx_dir, text, df_path.name, tags=a.tag, build_args=build_args,
                           target=a.target, labels=labels, nocache=a.no_cache, pull=a.pull,
                           network=a.network, platform=a.platform, quiet=a.quiet,
-                          out=sys.stdout)
+                          out=sys.stdout, extra_hosts=_hosts(a.add_host))
     if a.quiet:
         print(image_id)
     return 0

@@ -433,3 +433,20 @@ def test_base_image_pulled_when_missing_and_with_pull(berth_host, busybox_image,
         assert f"Pulling {base}" in again and "Using cache" in again  # same base digest: cache still valid
     finally:
         other.teardown()
+
+
+def test_api_build_for_apply(berth_host, busybox_image, tmp_path: Path) -> None:
+    """`engine.build.api.build` as `berth apply` calls it (context= alias, etc_hosts)."""
+    from engine.build import api
+    from engine.context import Context
+
+    ctx = Context(root=berth_host.root, runroot=berth_host.runroot, config_path=berth_host.config)
+    d = _ctx(tmp_path, f"FROM {busybox_image}\nARG V\nRUN grep myhost /etc/hosts > /hosts && echo $V > /v\n")
+    image_id = api.build(ctx, context=str(d), tags=["apply/built:1"], build_args={"V": "7"},
+                         extra_hosts={"myhost": "10.1.2.3"}, shm_size=None, cache_from=None)
+    img = _image(berth_host, "apply/built:1")
+    assert img.id == image_id
+    assert _read(img, "/hosts") == b"10.1.2.3\tmyhost\n" and _read(img, "/v") == b"7\n"
+    assert api.build(ctx, str(d), tags=["apply/built:1"], build_args={"V": "7"}) == image_id  # cached
+    with pytest.raises(Exception, match="not a directory"):
+        api.build(ctx, context=str(d / "missing"))
