@@ -220,13 +220,14 @@ def copy_tree(tree: SourceTree, src: Source, rootfs: Path, dest: str, owner: Own
         target_rel = dest.rstrip("/") + ("/" + rel if rel else "")
         if stat.S_ISDIR(st.st_mode):
             if rel == "":
-                real = mkdir_p(rootfs, target_rel or "/", owner.uid, owner.gid)
-            else:
-                parent = scoped_resolve(rootfs, os.path.dirname(target_rel))
-                real = parent / os.path.basename(target_rel)
-                _clear(real, want_dir=True)
-                if not real.is_dir():
-                    os.mkdir(real, 0o755)
+                # the directory's contents go into dest; dest keeps its metadata (or is new: 0755)
+                mkdir_p(rootfs, target_rel or "/", owner.uid, owner.gid)
+                continue
+            parent = scoped_resolve(rootfs, os.path.dirname(target_rel))
+            real = parent / os.path.basename(target_rel)
+            _clear(real, want_dir=True)
+            if not real.is_dir():
+                os.mkdir(real, 0o755)
             dirs.append((real, st))
             continue
         parent = mkdir_p(rootfs, os.path.dirname(target_rel) or "/", owner.uid, owner.gid)

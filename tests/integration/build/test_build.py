@@ -450,3 +450,14 @@ def test_api_build_for_apply(berth_host, busybox_image, tmp_path: Path) -> None:
     assert api.build(ctx, str(d), tags=["apply/built:1"], build_args={"V": "7"}) == image_id  # cached
     with pytest.raises(Exception, match="not a directory"):
         api.build(ctx, context=str(d / "missing"))
+
+
+def test_copy_dir_contents_keeps_destination_metadata(berth_host, busybox_image, tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, f"FROM {busybox_image}\nCOPY tree/ /tmp/\nCOPY tree /newdir\n", {"tree/sub/f": "f"})
+    os.chmod(ctx / "tree", 0o700)
+    _build(berth_host, ctx, "-t", "dirmeta")
+    img = _image(berth_host, "dirmeta")
+    top, below = img.layer_dirs()[0], img.layer_dirs()[1]
+    assert stat.S_IMODE(os.stat(below / "tmp").st_mode) == 0o1777  # /tmp is not chmod'ed to the source's 0700
+    assert stat.S_IMODE(os.stat(top / "newdir").st_mode) == 0o755
+    assert _read(img, "/tmp/sub/f") == b"f" and _read(img, "/newdir/sub/f") == b"f"
