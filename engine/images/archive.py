@@ -210,7 +210,7 @@ def _store_layer(store: ImageStore, src: IO[bytes], expect_diff_id: str,
                                    field="archive")
             return desc
         with open(tmp, "rb") as f:
-            store.ensure_layer_from_stream(f, expect_diff_id)
+            store.ensure_layer_from_stream(f, expect_diff_id, reopen=lambda: open(tmp, "rb"))
         store.adopt_blob_file(tmp, digest)
         mt = {"gzip": MT_OCI_LAYER_GZIP, "zstd": MT_OCI_LAYER_ZSTD}.get(kind)
         if mt is None:

@@ -17,7 +17,7 @@ import hashlib
 import os
 import stat
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -335,23 +335,237 @@ def unpack(stream: IO[bytes], dest: Path) -> int:
     return u.size
 
 
-def unpack_compressed(raw: BinaryIO, dest: Path) -> tuple[str, int, int]:
+class _NeedsSlowPath(Exception):
+    """The layer does something GNU tar would not do the way Docker does (replacing a
+    directory with a file): unpack it with the Python unpacker instead."""
+
+
+class _Gate:
+    """Sits between the tar parser and GNU tar: bytes read by the parser are passed on to tar
+    only once the entry they belong to has been validated (or dropped, for whiteouts)."""
+
+    def __init__(self, src: IO[bytes], write: Callable[[bytes], object]) -> None:
+        self.src = src
+        self.write = write
+        self.buf = bytearray()
+        self.cursor = 0  # absolute stream position of buf[0]
+        self.approved_end = 0
+        self.forward = True
+
+    def read(self, n: int = -1) -> bytes:
+        b = self.src.read(n)
+        if b:
+            self.buf += b
+            self._flush()
+        return b
+
+    def readable(self) -> bool:
+        return True
+
+    def approve(self, end: int, forward: bool) -> None:
+        if end < self.approved_end:
+            raise LayerError("corrupt layer tar: entries out of order")
+        self._flush()  # what was approved before keeps its action
+        self.approved_end, self.forward = end, forward
+        self._flush()
+
+    def _flush(self) -> None:
+        n = min(self.approved_end - self.cursor, len(self.buf))
+        if n > 0:
+            if self.forward:
+                self.write(bytes(self.buf[:n]))
+            del self.buf[:n]
+            self.cursor += n
+
+
+def _gnu_tar() -> str | None:
+    if os.environ.get("BERTH_UNPACKER") == "python":
+        return None
+    import shutil
+
+    return shutil.which("tar")
+
+
+_TAR_FLAGS = ["--numeric-owner", "--same-owner", "--same-permissions", "--delay-directory-restore",
+              "--xattrs", "--xattrs-include=*", f"--xattrs-exclude={OPAQUE_XATTR.rsplit('.', 1)[0]}.*"]
+
+
+def _unpack_with_tar(tar: str, stream: IO[bytes], dest: Path) -> int:
+    """Validate every entry in Python, let GNU tar write the files (in parallel, on another
+    core), then apply whiteouts and opaque markers in overlay form."""
+    import subprocess
+    import tempfile
+
+    err = tempfile.TemporaryFile()
+    proc = subprocess.Popen([tar, "-x", "-f", "-", "-C", str(dest), *_TAR_FLAGS], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=err)
+    assert proc.stdin is not None
+    pipe = proc.stdin
+
+    def write(b: bytes) -> None:
+        try:
+            pipe.write(b)
+        except BrokenPipeError:
+            raise LayerError(f"tar failed: {_tar_err(err)}") from None
+
+    gate = _Gate(stream, write)
+    state: dict[str, str] = {}
+    whiteouts: list[list[str]] = []
+    opaques: list[list[str]] = []
+    size = 0
+    ok = False
+
+    def parents(parts: list[str], entry: str) -> None:
+        for k in range(1, len(parts)):
+            p = "/".join(parts[:k])
+            kind = state.get(p)
+            if kind is None:
+                state[p] = "dir"
+            elif kind == "sym":
+                raise LayerError(f"layer entry {entry!r} would be written through the symlink {p!r}: refused")
+            elif kind != "dir":
+                raise LayerError(f"layer entry {entry!r}: {p!r} is not a directory")
+
+    try:
+        try:
+            tf = tarfile.open(fileobj=gate, mode="r|", errorlevel=2, bufsize=1 << 20)  # type: ignore[call-overload]
+            prev_forward = True
+            while True:
+                ti = tf.next()
+                if "path" in tf.pax_headers or "linkpath" in tf.pax_headers:
+                    raise LayerError("layer has a global pax header that renames entries: refused")
+                if ti is None:
+                    break
+                name = ti.name
+                parts = _clean_name(name)
+                gate.approve(ti.offset, prev_forward)  # the previous entry's data (and padding)
+                forward = True
+                if not parts:
+                    forward = ti.isdir()
+                else:
+                    base = parts[-1]
+                    rel = "/".join(parts)
+                    parents(parts, name)
+                    if base == OPAQUE_MARKER:
+                        opaques.append(parts[:-1])
+                        forward = False
+                    elif base.startswith(WHITEOUT_PREFIX):
+                        target = base[len(WHITEOUT_PREFIX):]
+                        if not target or target in (".", ".."):
+                            raise LayerError(f"layer entry {name!r} is an invalid whiteout: refused")
+                        whiteouts.append(parts[:-1] + [target])
+                        forward = False
+                    elif ti.isdir():
+                        state[rel] = "dir"
+                    else:
+                        if state.get(rel) == "dir":
+                            raise _NeedsSlowPath(rel)
+                        if ti.islnk():
+                            lparts = _clean_link(ti.linkname, name)
+                            parents(lparts, name)
+                            lrel = "/".join(lparts)
+                            if lrel not in state:
+                                raise LayerError(f"layer entry {name!r}: hardlink target {ti.linkname!r} is not in "
+                                                 "the layer")
+                            if state[lrel] == "dir":
+                                raise LayerError(f"layer entry {name!r}: hardlink to a directory {ti.linkname!r}: "
+                                                 "refused")
+                            state[rel] = "file"
+                        elif ti.issym():
+                            state[rel] = "sym"
+                        elif ti.isreg() or ti.ischr() or ti.isblk() or ti.isfifo():
+                            state[rel] = "file"
+                            if ti.isreg():
+                                size += ti.size
+                        else:
+                            raise LayerError(f"layer entry {name!r} has an unsupported type {ti.type!r}")
+                gate.approve(ti.offset_data, forward)
+                if ti.isreg() and not ti.issparse():
+                    gate.approve(ti.offset_data + ((ti.size + 511) // 512) * 512, forward)
+                prev_forward = forward
+            gate.approve(max(tf.offset, gate.approved_end), prev_forward)  # the last entry's data
+        except tarfile.TarError as e:
+            raise LayerError(f"corrupt layer tar: {e}") from None
+        gate.buf.clear()
+        write(b"\0" * 1024)
+        pipe.close()
+        rc = proc.wait()
+        if rc != 0:
+            raise LayerError(f"tar failed (exit {rc}): {_tar_err(err)}")
+        ok = True
+    finally:
+        if not ok:
+            proc.kill()
+            try:
+                pipe.close()
+            except OSError:
+                pass
+            proc.wait()
+        err.close()
+    u = _Unpacker(dest)
+    for parts in whiteouts:
+        parent = u._parent(parts, "/".join(parts))
+        path = os.path.join(parent, parts[-1])
+        u._clear(path, keep_dir=False)
+        os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(0, 0))
+    for parts in opaques:
+        d = u._parent(parts + ["x"], "/".join(parts + [OPAQUE_MARKER]))
+        os.setxattr(d, OPAQUE_XATTR, b"y")
+    return size
+
+
+def _tar_err(err: IO[bytes]) -> str:
+    try:
+        err.seek(0)
+        return err.read(4000).decode(errors="replace").strip() or "no message"
+    except OSError:
+        return "no message"
+
+
+def unpack_compressed(raw: BinaryIO, dest: Path, reopen: Callable[[], BinaryIO] | None = None
+                      ) -> tuple[str, int, int]:
     """Decompress (gzip/zstd/none, by magic) and unpack into `dest`. Returns (diff_id, size,
     tar_size): the diff ID is the sha256 of the whole uncompressed stream, trailing padding
-    included; size counts file content, tar_size the uncompressed stream."""
+    included; size counts file content, tar_size the uncompressed stream.
+
+    GNU tar does the writing when it is there (entries are validated here first); `reopen`
+    gives the same bytes again should the layer need the slower Python unpacker after all."""
+    import zlib
+
+    tar = _gnu_tar()
     stream, _kind = open_decompressed(raw)
     h = HashingReader(stream)
     try:
-        size = unpack(h, dest)
+        if tar is None or reopen is None:
+            size = unpack(h, dest)
+        else:
+            try:
+                size = _unpack_with_tar(tar, h, dest)
+            except _NeedsSlowPath:
+                h.drain()
+                for e in list(dest.iterdir()):
+                    import shutil
+
+                    shutil.rmtree(e) if e.is_dir() and not e.is_symlink() else e.unlink()
+                with reopen() as again:
+                    s2, _k = open_decompressed(again)
+                    h2 = HashingReader(s2)
+                    size = unpack(h2, dest)
+                    h2.drain()
+                if h2.digest != h.digest:
+                    raise LayerError("layer content changed while it was being read") from None
+                return h.digest, size, h.size
         h.drain()
-    except (OSError, EOFError) as e:
-        if isinstance(e, LayerError):
-            raise
-        if isinstance(e, EOFError) or "gzip" in type(e).__name__.lower() or isinstance(e, ValueError):
-            raise LayerError(f"corrupt or truncated layer: {e}") from None
+    except LayerError:
+        raise
+    except (EOFError, zlib.error) as e:
+        raise LayerError(f"corrupt or truncated layer: {e}") from None
+    except OSError as e:
+        if "gzip" in type(e).__name__.lower() or "compressed" in str(e).lower():
+            raise LayerError(f"corrupt layer: {e}") from None
         raise
     except Exception as e:
-        if type(e).__module__.startswith(("zstd", "zlib", "gzip")) or "ZstdError" in type(e).__name__:
+        if "Zstd" in type(e).__name__ or type(e).__module__.startswith("zstandard"):
             raise LayerError(f"corrupt layer: {e}") from None
         raise
     return h.digest, size, h.size

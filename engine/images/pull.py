@@ -247,8 +247,9 @@ def _fetch_layer(client: RegistryClient, store: ImageStore, repo: str, desc: dic
         prog.update(key, "Already exists")
         return
     if store.has_blob(digest):
-        with open(store.blob_path(digest), "rb") as f:
-            store.ensure_layer_from_stream(f, diff_id)  # type: ignore[arg-type]
+        bp = store.blob_path(digest)
+        with open(bp, "rb") as f:
+            store.ensure_layer_from_stream(f, diff_id, reopen=lambda: open(bp, "rb"))  # type: ignore[arg-type]
         prog.update(key, "Pull complete")
         return
     sink, tmp = store.tmp_file("pull-")
@@ -264,7 +265,12 @@ def _fetch_layer(client: RegistryClient, store: ImageStore, repo: str, desc: dic
                 verify()
             else:
                 try:
-                    store.ensure_layer_from_stream(reader, diff_id, before_install=verify)  # type: ignore[arg-type]
+                    def reopen() -> Any:
+                        sink.flush()
+                        return open(tmp, "rb")
+
+                    store.ensure_layer_from_stream(reader, diff_id, before_install=verify,  # type: ignore[arg-type]
+                                                   reopen=reopen)
                 except BerthError:
                     # a corrupt layer is most often a blob that is not what it claims: say so
                     with contextlib.suppress(BerthError, OSError):

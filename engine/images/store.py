@@ -257,7 +257,8 @@ class ImageStore:
                 self._write_meta(m)
 
     def ensure_layer_from_stream(self, raw: BinaryIO, expect_diff_id: str | None,
-                                 before_install: Callable[[], None] | None = None) -> str:
+                                 before_install: Callable[[], None] | None = None,
+                                 reopen: Callable[[], BinaryIO] | None = None) -> str:
         """Unpack a (possibly compressed) layer into its directory, atomically. Verifies the
         diff ID when given, and calls `before_install` (which may raise: e.g. to check the
         compressed blob's digest) before the directory appears; returns the diff ID."""
@@ -269,7 +270,7 @@ class ImageStore:
         tmp = self.tmp_dir("layer-")
         try:
             os.chmod(tmp, 0o755)
-            diff_id, size, tar_size = unpack_compressed(raw, tmp)
+            diff_id, size, tar_size = unpack_compressed(raw, tmp, reopen)
             if expect_diff_id and diff_id != expect_diff_id:
                 raise LayerError(f"layer content does not match its diff ID: want {expect_diff_id}, got {diff_id}")
             if before_install is not None:
@@ -323,7 +324,7 @@ class ImageStore:
         diff_id = "sha256:" + dh.hexdigest()
         if not self.has_layer(diff_id):
             with open(tar, "rb") as f:
-                self.ensure_layer_from_stream(f, diff_id)
+                self.ensure_layer_from_stream(f, diff_id, reopen=lambda: open(tar, "rb"))
         return {"mediaType": MT_OCI_LAYER_GZIP, "digest": digest, "size": size}, diff_id
 
     # ------------------------------------------------------------------ metadata

@@ -39,6 +39,18 @@ def ti(name: str, type_: bytes = tarfile.REGTYPE, **kw) -> tarfile.TarInfo:
     return t
 
 
+@pytest.fixture(params=["python", "gnu-tar"])
+def unpacker(request, monkeypatch):
+    """Both unpack paths: the Python unpacker, and validation in Python + writing by GNU tar."""
+    if request.param == "python":
+        monkeypatch.setenv("BERTH_UNPACKER", "python")
+    return request.param
+
+
+def do_unpack(data: bytes, dest: Path) -> int:
+    return unpack_compressed(io.BytesIO(data), dest, reopen=lambda: io.BytesIO(data))[1]
+
+
 @pytest.fixture
 def sandbox(tmp_path: Path) -> tuple[Path, Path]:
     dest = tmp_path / "layer"
@@ -62,28 +74,28 @@ def sandbox(tmp_path: Path) -> tuple[Path, Path]:
     ([ti("l", tarfile.SYMTYPE, linkname="/etc"), ti("pw", tarfile.LNKTYPE, linkname="l/passwd")], "through the symlink"),
     ([ti("x/.wh..."), ], "invalid whiteout"),
 ])
-def test_hostile_entries_refused(sandbox, entries, needle):
+def test_hostile_entries_refused(sandbox, unpacker, entries, needle):
     dest, outside = sandbox
     before = sorted(os.listdir(outside.parent))
     with pytest.raises(LayerError) as e:
-        unpack(io.BytesIO(mk(entries)), dest)
+        do_unpack(mk(entries), dest)
     assert needle in e.value.message
     assert sorted(os.listdir(outside.parent)) == before
     assert os.listdir(outside) == []
     assert not Path("/evil").exists() and not Path("/abs").exists()
 
 
-def test_dir_replaced_by_symlink_keeps_outside_untouched(sandbox):
+def test_dir_replaced_by_symlink_keeps_outside_untouched(sandbox, unpacker):
     dest, outside = sandbox
     os.chmod(outside, 0o755)
     data = mk([ti("d", tarfile.DIRTYPE, mode=0o777, uid=4242), ti("d", tarfile.SYMTYPE, linkname=str(outside))])
-    unpack(io.BytesIO(data), dest)
+    do_unpack(data, dest)
     st = outside.stat()
     assert stat.S_IMODE(st.st_mode) == 0o755 and st.st_uid == 0
     assert os.readlink(dest / "d") == str(outside)
 
 
-def test_fidelity(sandbox):
+def test_fidelity(sandbox, unpacker):
     dest, _ = sandbox
     x = ti("d/f", mode=0o4755, uid=1234, gid=4321, mtime=1500000000)
     x.pax_headers = {"SCHILY.xattr.user.berth": "v1", "SCHILY.xattr.trusted.overlay.opaque": "y"}
@@ -97,7 +109,7 @@ def test_fidelity(sandbox):
         ti("fifo", tarfile.FIFOTYPE),
         ti("./dot/./slash", tarfile.DIRTYPE),
     ])
-    size = unpack(io.BytesIO(data), dest)
+    size = do_unpack(data, dest)
     assert size == len(b"content")
     f = dest / "d" / "f"
     st = f.stat()
@@ -118,11 +130,11 @@ def test_fidelity(sandbox):
     assert (dest / "dot" / "slash").is_dir()
 
 
-def test_whiteouts_become_overlay_form(sandbox):
+def test_whiteouts_become_overlay_form(sandbox, unpacker):
     dest, _ = sandbox
     data = mk([ti("etc", tarfile.DIRTYPE), ti("etc/.wh.passwd"), ti("opt", tarfile.DIRTYPE),
                ti("opt/.wh..wh..opq"), (ti("opt/new"), b"n")])
-    unpack(io.BytesIO(data), dest)
+    do_unpack(data, dest)
     w = (dest / "etc" / "passwd").lstat()
     assert stat.S_ISCHR(w.st_mode) and w.st_rdev == 0
     assert not (dest / "etc" / ".wh.passwd").exists()
@@ -132,35 +144,56 @@ def test_whiteouts_become_overlay_form(sandbox):
 
 
 @pytest.mark.parametrize("compress", ["none", "gzip", "zstd"])
-def test_compressions_and_diff_id(sandbox, compress):
+def test_compressions_and_diff_id(sandbox, unpacker, compress):
     import hashlib
 
     dest, _ = sandbox
     raw = mk([(ti("hello"), b"world")])
     blob = raw if compress == "none" else gzip.compress(raw) if compress == "gzip" else __import__(
         "zstandard").ZstdCompressor().compress(raw)
-    diff_id, size, tar_size = unpack_compressed(io.BytesIO(blob), dest)
+    diff_id, size, tar_size = unpack_compressed(io.BytesIO(blob), dest, reopen=lambda: io.BytesIO(blob))
     assert diff_id == "sha256:" + hashlib.sha256(raw).hexdigest()
     assert (size, tar_size) == (5, len(raw))
     assert (dest / "hello").read_bytes() == b"world"
 
 
-def test_truncated_and_garbage(sandbox):
+def test_truncated_and_garbage(sandbox, unpacker):
     dest, _ = sandbox
     raw = mk([(ti("big"), os.urandom(100_000))])
     with pytest.raises(LayerError):
-        unpack_compressed(io.BytesIO(gzip.compress(raw)[:5000]), dest)
+        do_unpack(gzip.compress(raw)[:5000], dest)
     with pytest.raises(LayerError):
-        unpack_compressed(io.BytesIO(b"\x1f\x8b" + b"garbage" * 100), dest)
+        do_unpack(b"\x1f\x8b" + b"garbage" * 100, dest)
 
 
-def test_later_entries_replace_earlier(sandbox):
+def test_later_entries_replace_earlier(sandbox, unpacker):
     dest, _ = sandbox
     data = mk([(ti("a"), b"1"), ti("a", tarfile.DIRTYPE), (ti("a/b"), b"2"), (ti("c"), b"3"),
-               ti("c", tarfile.SYMTYPE, linkname="a")])
-    unpack(io.BytesIO(data), dest)
+               ti("c", tarfile.SYMTYPE, linkname="a"), (ti("e/f"), b"4"), ti("e", tarfile.SYMTYPE, linkname="c")])
+    do_unpack(data, dest)
     assert (dest / "a").is_dir() and (dest / "a" / "b").read_bytes() == b"2"
     assert os.readlink(dest / "c") == "a"
+    assert os.readlink(dest / "e") == "c"  # a directory replaced by a symlink
+
+
+def test_sparse_and_long_names(sandbox, unpacker, tmp_path):
+    """GNU tar's own output (sparse files, long names) goes through both paths."""
+    import subprocess
+
+    src = tmp_path / "src"
+    long = src / ("d" * 120) / ("n" * 150)
+    long.mkdir(parents=True)
+    (long / "f").write_bytes(b"long")
+    with open(src / "sparse", "wb") as f:
+        f.seek(5_000_000)
+        f.write(b"end")
+    data = subprocess.run(["tar", "-c", "-S", "--format=posix", "-C", str(src), "."], capture_output=True,
+                          check=True).stdout
+    dest, _ = sandbox
+    do_unpack(data, dest)
+    assert (dest / ("d" * 120) / ("n" * 150) / "f").read_bytes() == b"long"
+    sp = (dest / "sparse").read_bytes()
+    assert len(sp) == 5_000_003 and sp.endswith(b"end") and sp[:10] == b"\0" * 10
 
 
 def test_overlay_upper_roundtrip(tmp_path):
