@@ -56,7 +56,7 @@ class PlaybookRun:
 
 
 def run_playbook(sshd: Any, base: Path, plays: list[dict[str, Any]], extra_vars: dict[str, Any] | None = None,
-                 env: dict[str, str] | None = None, timeout: float = 600) -> PlaybookRun:
+                 env: dict[str, str] | None = None, timeout: float = 600, check: bool = False) -> PlaybookRun:
     base.mkdir(parents=True, exist_ok=True)
     inventory = base / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {HOST: {
@@ -67,7 +67,7 @@ def run_playbook(sshd: Any, base: Path, plays: list[dict[str, Any]], extra_vars:
     }}}}))
     playbook = base / "playbook.yml"
     playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
-    argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook)]
+    argv = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook), *(["--check", "--diff"] if check else [])]
     if extra_vars:
         vars_file = base / "extra_vars.json"
         vars_file.write_text(json.dumps(extra_vars))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -29,6 +30,7 @@ class CallbackModule(CallbackBase):
     def _record(self, result, status: str) -> None:
         res = dict(result._result)
         res["_status"] = status
+        res["_time"] = time.monotonic()
         if status == "failed":
             res["failed"] = True
         self.tasks.append({"task": result._task.get_name(), "host": result._host.get_name(), "result": res})
