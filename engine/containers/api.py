@@ -1,0 +1,700 @@
+"""Container operations, independent of the CLI: what `berth` verbs and `berth apply` call.
+
+Records follow docs/interfaces.md: the inspect document at `<containers_dir>/<id>/container.json`.
+Per-container state changes happen under the container's lock; name reservation under
+`container-names`. A failed create or start leaves nothing behind (no record for create, no
+mount, netns, cgroup or monitor for start).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.containers import config as cfgmod
+from engine.containers import deps, rootfs, runtime, store
+from engine.errors import BerthError, Conflict, InvalidArgument, NotFound, RuntimeFailure
+from engine.util.lock import locked
+
+if TYPE_CHECKING:
+    from engine.context import Context
+
+DEFAULT_STOP_TIMEOUT = 10
+
+
+def _state_created() -> dict[str, Any]:
+    return {"Status": "created", "Running": False, "Paused": False, "Restarting": False, "OOMKilled": False,
+            "Dead": False, "Pid": 0, "ExitCode": 0, "Error": "", "StartedAt": store.ZERO_TIME,
+            "FinishedAt": store.ZERO_TIME}
+
+
+def _berth(rec: dict[str, Any]) -> dict[str, Any]:
+    return rec.setdefault("_berth", {"run": 0, "user_stopped": False, "conmon_pid": 0, "health_pid": 0,
+                                     "backoff": 0.0})
+
+
+# ----------------------------------------------------------------------------- create
+def create(ctx: Context, name: str | None, body: dict[str, Any], warnings: list[str] | None = None) -> str:
+    """Create a container from a Docker create body; returns its ID. Nothing is left on failure."""
+    if warnings is None:
+        warnings = []
+    if not isinstance(body, dict):
+        raise InvalidArgument("body: expected an object", field="body")
+    image_ref = body.get("Image")
+    if not image_ref or not isinstance(image_ref, str):
+        raise InvalidArgument("Image: an image is required", field="Image")
+    if name:
+        name = cfgmod.validate_name(name)
+    image = deps.resolve_image(ctx, image_ref)
+    image_cfg = (image.config or {}).get("config") or {}
+    cid = store.new_id()
+    hc = cfgmod.host_config(body.get("HostConfig"))
+    cfg, args = cfgmod.container_config(body, image_cfg, image_ref, cid)
+    mounts = cfgmod.mounts(body, hc, image_cfg)
+    deps.network_validate(ctx, {**body, "HostConfig": hc})
+
+    d = store.cdir(ctx, cid)
+    rec: dict[str, Any] = {
+        "Id": cid,
+        "Created": store.now(),
+        "Path": args[0],
+        "Args": args[1:],
+        "State": _state_created(),
+        "Image": image.id,
+        "ResolvConfPath": str(d / "resolv.conf"),
+        "HostnamePath": str(d / "hostname"),
+        "HostsPath": str(d / "hosts"),
+        "LogPath": str(d / "ctr.log"),
+        "Name": "",
+        "RestartCount": 0,
+        "Driver": "overlay",
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": None,
+        "HostConfig": hc,
+        "GraphDriver": {"Name": "overlay", "Data": {
+            "LowerDir": ":".join(str(p) for p in image.layer_dirs()),
+            "UpperDir": str(d / "upper"), "WorkDir": str(d / "work"), "MergedDir": str(d / "merged")}},
+        "Mounts": [],
+        "Config": cfg,
+        "NetworkSettings": _empty_netsettings(),
+        "NetworkingConfig": body.get("NetworkingConfig") or {"EndpointsConfig": {}},
+        "_berth": {"run": 0, "user_stopped": False, "conmon_pid": 0, "health_pid": 0, "backoff": 0.0,
+                   "warnings": warnings},
+    }
+    acquired: list[str] = []
+    try:
+        with locked(ctx, "container-names"):
+            if name:
+                other = store.name_in_use(ctx, name)
+                if other:
+                    raise Conflict(f"name: the container name \"/{name}\" is already in use by container "
+                                   f"\"{other}\". You have to remove (or rename) that container to be able to "
+                                   "reuse that name.", field="name")
+            else:
+                name = store.generate_name(ctx)
+            rec["Name"] = "/" + name
+            d.mkdir(parents=True)
+            (d / "upper").mkdir()
+            (d / "work").mkdir()
+            store.save(ctx, rec)  # reserves the name
+        for m in mounts:
+            if m["Type"] == "bind" and m.pop("_create", False):
+                os.makedirs(m["Source"], exist_ok=True)
+            if m["Type"] == "volume":
+                vname, path = deps.volume_acquire(ctx, m["Name"], cid, None, bool(m.get("_nocopy")))
+                acquired.append(vname)
+                m["Name"], m["Source"] = vname, path
+        rec["Mounts"] = mounts
+        store.save(ctx, rec)
+    except BaseException:
+        for v in acquired:
+            try:
+                deps.volume_release(ctx, v, cid, True)
+            except BerthError:
+                pass
+        shutil.rmtree(d, ignore_errors=True)
+        raise
+    return cid
+
+
+def _empty_netsettings() -> dict[str, Any]:
+    return {"Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {}, "IPAddress": "", "IPPrefixLen": 0,
+            "Gateway": "", "MacAddress": "", "Networks": {}}
+
+
+# ----------------------------------------------------------------------------- start
+def start(ctx: Context, ref: str, attach: Callable[[str], Any] | None = None) -> tuple[str, Any]:
+    """Start a created or stopped container. `attach(cid)` is called between `runc create` and
+    `runc start` (foreground runs connect to the output there); its result is returned."""
+    cid = store.resolve_id(ctx, ref)
+    with store.locked_record(ctx, cid) as rec:
+        if rec["State"]["Running"] and live_running(ctx, rec):
+            return cid, None
+        if rec["State"]["Running"]:
+            _finalize_locked(ctx, rec)
+        _berth(rec)["user_stopped"] = False
+        rec["State"]["Restarting"] = False
+        attached = _start_locked(ctx, rec, attach=attach)
+    _spawn_health(ctx, cid)
+    return cid, attached
+
+
+def current_run(ctx: Context, cid: str) -> int:
+    return int(_berth(store.load(ctx, cid)).get("run", 0))
+
+
+def _cgroup_v2() -> bool:
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+def _init_path(ctx: Context) -> str | None:
+    p = ctx.config.init_path
+    if p == "tini" and shutil.which("tini-static"):
+        p = "tini-static"
+    found = p if "/" in p else shutil.which(p)
+    return os.path.realpath(found) if found else None
+
+
+def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], Any] | None = None) -> Any:
+    """Mount, network, spec, conmon, runc start. Undoes everything on failure. Caller holds the lock."""
+    from engine.containers import spec as specmod
+    from engine.containers import users
+    from engine.containers.paths import secure_join
+    from engine.util.fs import atomic_write, atomic_write_json
+
+    cid = rec["Id"]
+    d = store.cdir(ctx, cid)
+    b = _berth(rec)
+    run = int(b.get("run", 0)) + 1
+    cfg, hc = rec["Config"], rec["HostConfig"]
+    image = deps.resolve_image(ctx, rec["Image"])
+    merged = d / "merged"
+    warnings: list[str] = []
+    mounted = net_done = created = False
+    try:
+        rootfs.umount(merged)
+        rootfs.mount_overlay([str(p) for p in image.layer_dirs()], d / "upper", d / "work", merged)
+        mounted = True
+        volume_paths: dict[str, str] = {}
+        for m in rec.get("Mounts") or []:
+            if m["Type"] == "volume":
+                inside = secure_join(merged, m["Destination"])
+                _vname, path = deps.volume_acquire(ctx, m["Name"], cid, inside, bool(m.get("_nocopy")))
+                volume_paths[m["Destination"]] = path
+                m["Source"] = path
+            elif m["Type"] == "bind" and not os.path.exists(m["Source"]):
+                raise InvalidArgument(f"Mounts: bind source path does not exist: {m['Source']}", field="Mounts")
+        user = users.resolve(merged, cfg.get("User") or "", hc.get("GroupAdd"))
+        wd = cfg.get("WorkingDir")
+        if wd:
+            p = secure_join(merged, wd)
+            if not p.is_dir():
+                p.mkdir(parents=True, exist_ok=True)
+        mode = hc.get("NetworkMode")
+        atomic_write(d / "hostname", (os.uname().nodename if mode == "host" else cfg["Hostname"]) + "\n")
+        netset = deps.network_setup(ctx, rec)
+        net_done = True
+        rec["NetworkSettings"] = netset
+        if mode == "host":
+            netns: str | None = None
+        else:
+            netns = netset.get("SandboxKey") or ""
+        facts = specmod.HostFacts(cgroup_v2=_cgroup_v2(), seccomp_profile=ctx.config.seccomp_profile,
+                                  init_path=_init_path(ctx) if hc.get("Init") else None)
+        inp = specmod.SpecInputs(
+            record=rec, rootfs=str(merged), user=user, netns=netns, hostname_file=str(d / "hostname"),
+            hosts_file=str(d / "hosts") if (d / "hosts").exists() else None,
+            resolv_file=str(d / "resolv.conf") if (d / "resolv.conf").exists() else None,
+            volume_paths=volume_paths, cgroups_path=f"/berth/{cid}")
+        spec = specmod.build(inp, facts, warnings)
+        atomic_write_json(d / "config.json", spec)
+        runtime.delete(ctx, cid)  # a stale runc state from a crash must not block the new run
+        try:
+            pid, conmon_pid = runtime.start_conmon(
+                ctx, cid, rec["Name"].lstrip("/"), d, Path(rec["LogPath"]), run,
+                tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin")))
+        except RuntimeFailure as e:
+            raise RuntimeFailure(_explain_start_error(e.message, rec), field="Cmd") from None
+        created = True
+        b.update(run=run, conmon_pid=conmon_pid, warnings=warnings)
+        attached = attach(cid) if attach is not None else None
+        _runc_start(ctx, rec)
+        now = store.now()
+        rec["State"].update(Status="running", Running=True, Paused=False, Restarting=False, OOMKilled=False,
+                            Dead=False, Pid=pid, ExitCode=0, Error="", StartedAt=now,
+                            FinishedAt=store.ZERO_TIME)
+        if cfg.get("Healthcheck") and (cfg["Healthcheck"].get("Test") or ["NONE"])[0] != "NONE":
+            rec["State"]["Health"] = {"Status": "starting", "FailingStreak": 0, "Log": []}
+        else:
+            rec["State"].pop("Health", None)
+        return attached
+    except BaseException as e:
+        if created:
+            runtime.delete(ctx, cid)
+            _wait_conmon_gone(ctx, cid)
+        if net_done:
+            try:
+                deps.network_teardown(ctx, rec)
+            except BerthError:
+                pass
+        if mounted:
+            rootfs.umount(merged)
+        shutil.rmtree(runtime.conmon_dir(ctx, cid), ignore_errors=True)
+        rec["NetworkSettings"] = _empty_netsettings()
+        if isinstance(e, BerthError):
+            rec["State"]["Error"] = e.message
+        raise
+
+
+def _runc_start(ctx: Context, rec: dict[str, Any]) -> None:
+    p = runtime.runc(ctx, "start", rec["Id"], check=False)
+    if p.returncode != 0:
+        raise RuntimeFailure(_explain_start_error(runtime._runc_error(p.stderr), rec), field="Cmd")
+
+
+def _explain_start_error(msg: str, rec: dict[str, Any]) -> str:
+    cmd = [rec.get("Path", ""), *rec.get("Args", [])]
+    if "executable file not found" in msg or "no such file or directory" in msg:
+        return f"Cmd {cmd!r}: failed to start the container process: {msg}"
+    return f"failed to start container {rec['Name'].lstrip('/')}: {msg}"
+
+
+def _wait_conmon_gone(ctx: Context, cid: str, timeout: float = 5) -> None:
+    try:
+        pid = int((runtime.conmon_dir(ctx, cid) / "conmon.pid").read_text())
+    except (OSError, ValueError):
+        return
+    end = time.monotonic() + timeout
+    while runtime.pid_alive(pid, "conmon") and time.monotonic() < end:
+        time.sleep(0.01)
+
+
+# ----------------------------------------------------------------------------- exit / finalize
+def live_running(ctx: Context, rec: dict[str, Any]) -> bool:
+    """Whether the recorded run is really alive (its conmon exists and no exit code yet)."""
+    if not rec["State"]["Running"]:
+        return False
+    if runtime.read_exit(ctx, rec["Id"]) is not None:
+        return False
+    return runtime.pid_alive(int(_berth(rec).get("conmon_pid") or 0), "conmon")
+
+
+def _oom_killed(cid: str) -> bool:
+    for p in (f"/sys/fs/cgroup/memory/berth/{cid}/memory.oom_control", f"/sys/fs/cgroup/berth/{cid}/memory.events"):
+        try:
+            for line in Path(p).read_text().splitlines():
+                k, _, v = line.partition(" ")
+                if k == "oom_kill" and int(v) > 0:
+                    return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def finalize(ctx: Context, cid: str, run: int | None = None, exit_code: int | None = None) -> bool:
+    """Record the end of a run and release what it held (runc state, netns, mounts, health loop).
+    Idempotent: only the first caller for a given run does the work. Returns whether it did."""
+    try:
+        with store.locked_record(ctx, cid) as rec:
+            return _finalize_locked(ctx, rec, run, exit_code)
+    except NotFound:
+        return False
+
+
+def _finalize_locked(ctx: Context, rec: dict[str, Any], run: int | None = None,
+                     exit_code: int | None = None) -> bool:
+    cid = rec["Id"]
+    b = _berth(rec)
+    if run is not None and int(b.get("run", 0)) != run:
+        return False
+    st = rec["State"]
+    if not st["Running"]:
+        return False
+    code = runtime.read_exit(ctx, cid)
+    if code is None:
+        code = exit_code if exit_code is not None else 255
+    oom = code == 137 and bool(rec["HostConfig"].get("Memory")) and _oom_killed(cid)
+    runtime.delete(ctx, cid)
+    _kill_health(rec)
+    try:
+        deps.network_teardown(ctx, rec)
+    except BerthError:
+        pass
+    rootfs.umount(store.cdir(ctx, cid) / "merged")
+    st.update(Status="exited", Running=False, Paused=False, Restarting=False, Pid=0, ExitCode=code,
+              OOMKilled=oom, FinishedAt=store.now())
+    if "Health" in st:
+        st["Health"]["Status"] = "unhealthy" if st["Health"]["Status"] == "unhealthy" else st["Health"]["Status"]
+    rec["NetworkSettings"] = {**_empty_netsettings(), "Networks": {
+        k: {**v, "IPAddress": "", "Gateway": "", "EndpointID": "", "MacAddress": "", "IPPrefixLen": 0}
+        for k, v in (rec["NetworkSettings"].get("Networks") or {}).items()}}
+    b["conmon_pid"] = 0
+    return True
+
+
+def _kill_health(rec: dict[str, Any]) -> None:
+    b = _berth(rec)
+    pid = int(b.get("health_pid") or 0)
+    if pid and runtime.pid_alive(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+            if b"_health" in cmd and rec["Id"].encode() in cmd:
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    b["health_pid"] = 0
+
+
+def _spawn_health(ctx: Context, cid: str) -> None:
+    import subprocess
+
+    with store.locked_record(ctx, cid) as rec:
+        if "Health" not in rec["State"] or not rec["State"]["Running"]:
+            return
+        run = _berth(rec)["run"]
+        p = subprocess.Popen([*runtime.engine_argv(ctx), "_health", cid, str(run)], env=runtime.engine_env(),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True, cwd="/")
+        _berth(rec)["health_pid"] = p.pid
+
+
+def should_restart(rec: dict[str, Any]) -> bool:
+    if _berth(rec).get("user_stopped") or rec["HostConfig"].get("AutoRemove"):
+        return False
+    rp = rec["HostConfig"].get("RestartPolicy") or {}
+    name = rp.get("Name") or "no"
+    code = rec["State"]["ExitCode"]
+    if name in ("always", "unless-stopped"):
+        return True
+    if name == "on-failure":
+        maxc = int(rp.get("MaximumRetryCount") or 0)
+        return code != 0 and (maxc == 0 or rec["RestartCount"] < maxc)
+    return False
+
+
+def on_exit(ctx: Context, cid: str, run: int) -> None:
+    """conmon's exit command: record the exit, clean up, apply the restart policy."""
+    finalize(ctx, cid, run)
+    try:
+        rec = store.load(ctx, cid)
+    except NotFound:
+        return
+    if _berth(rec).get("run") != run or rec["State"]["Running"]:
+        return
+    if rec["HostConfig"].get("AutoRemove"):
+        try:
+            remove(ctx, cid, force=True, volumes=True)
+        except NotFound:
+            pass
+        return
+    if not should_restart(rec):
+        return
+
+    def plan(r: dict[str, Any]) -> float:
+        b = _berth(r)
+        ran = store.parse_time(r["State"]["FinishedAt"]) - store.parse_time(r["State"]["StartedAt"])
+        delay = 0.1 if ran >= 10 or not b.get("backoff") else min(float(b["backoff"]) * 2, 60.0)
+        b["backoff"] = delay
+        r["State"].update(Restarting=True, Status="restarting")
+        return delay
+
+    delay = store.modify(ctx, cid, plan)
+    time.sleep(delay)
+    try:
+        with store.locked_record(ctx, cid) as rec:
+            b = _berth(rec)
+            if b.get("run") != run or not rec["State"]["Restarting"] or b.get("user_stopped"):
+                return
+            rec["RestartCount"] = int(rec.get("RestartCount", 0)) + 1
+            try:
+                _start_locked(ctx, rec)
+            except BerthError as e:
+                rec["State"].update(Restarting=False, Status="exited", Error=e.message)
+                return
+    except NotFound:
+        return
+    _spawn_health(ctx, cid)
+
+
+# ----------------------------------------------------------------------------- stop / kill
+def _wait_exit(ctx: Context, cid: str, conmon_pid: int, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        if runtime.read_exit(ctx, cid) is not None or not runtime.pid_alive(conmon_pid, "conmon"):
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def stop(ctx: Context, ref: str, timeout: int | None = None, signal_name: str | None = None) -> str:
+    cid = store.resolve_id(ctx, ref)
+
+    def mark(rec: dict[str, Any]) -> tuple[bool, int, int, str]:
+        b = _berth(rec)
+        b["user_stopped"] = True
+        if rec["State"]["Restarting"]:
+            rec["State"].update(Restarting=False, Status="exited")
+        return rec["State"]["Running"], int(b.get("conmon_pid") or 0), int(b.get("run", 0)), \
+            rec["Config"].get("StopSignal") or "SIGTERM"
+
+    running, conmon_pid, run, stop_sig = store.modify(ctx, cid, mark)
+    if not running:
+        return cid
+    rec = store.load(ctx, cid)
+    if timeout is None:
+        timeout = rec["Config"].get("StopTimeout")
+        if timeout is None:
+            timeout = DEFAULT_STOP_TIMEOUT
+    if rec["State"].get("Paused"):
+        runtime.runc(ctx, "resume", cid, check=False)
+    sig = cfgmod.parse_signal(signal_name or stop_sig, "signal")
+    if int(timeout) < 0:
+        timeout = 10**9
+    if not runtime.pid_alive(conmon_pid, "conmon"):
+        finalize(ctx, cid, run)
+        return cid
+    runtime.kill(ctx, cid, sig)
+    if not _wait_exit(ctx, cid, conmon_pid, float(timeout)):
+        runtime.kill(ctx, cid, signal.SIGKILL, all_procs=True)
+        if not _wait_exit(ctx, cid, conmon_pid, 30):
+            raise RuntimeFailure(f"container {ref}: did not exit after SIGKILL")
+    finalize(ctx, cid, run)
+    return cid
+
+
+def kill(ctx: Context, ref: str, signal_name: str = "KILL") -> str:
+    cid = store.resolve_id(ctx, ref)
+    rec = store.load(ctx, cid)
+    sig = cfgmod.parse_signal(signal_name, "signal")
+    if not rec["State"]["Running"]:
+        raise Conflict(f"Cannot kill container: {ref}: container {cid} is not running", field="container")
+    if sig == signal.SIGKILL and rec["State"].get("Paused"):
+        runtime.runc(ctx, "resume", cid, check=False)
+    if not runtime.kill(ctx, cid, sig):
+        raise RuntimeFailure(f"Cannot kill container: {ref}: runc kill failed")
+    if sig == signal.SIGKILL:
+        b = _berth(rec)
+        _wait_exit(ctx, cid, int(b.get("conmon_pid") or 0), 5)
+    return cid
+
+
+def restart(ctx: Context, ref: str, timeout: int | None = None) -> str:
+    cid = stop(ctx, ref, timeout)
+    return start(ctx, cid)[0]
+
+
+def pause(ctx: Context, ref: str) -> str:
+    cid = store.resolve_id(ctx, ref)
+    with store.locked_record(ctx, cid) as rec:
+        if not rec["State"]["Running"]:
+            raise Conflict(f"Container {cid} is not running", field="container")
+        if rec["State"]["Paused"]:
+            raise Conflict(f"Container {cid} is already paused", field="container")
+        runtime.runc(ctx, "pause", cid)
+        rec["State"].update(Paused=True, Status="paused")
+    return cid
+
+
+def unpause(ctx: Context, ref: str) -> str:
+    cid = store.resolve_id(ctx, ref)
+    with store.locked_record(ctx, cid) as rec:
+        if not rec["State"]["Paused"]:
+            raise Conflict(f"Container {cid} is not paused", field="container")
+        runtime.runc(ctx, "resume", cid)
+        rec["State"].update(Paused=False, Status="running")
+    return cid
+
+
+# ----------------------------------------------------------------------------- remove
+def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False) -> str:
+    cid = store.resolve_id(ctx, ref)
+    rec = store.load(ctx, cid)
+    if rec["State"]["Running"] or rec["State"]["Restarting"]:
+        if live_running(ctx, rec) and not force:
+            raise Conflict(f"You cannot remove a running container {cid}. Stop the container before "
+                           "attempting removal or force remove", field="container")
+        if live_running(ctx, rec):
+            store.modify(ctx, cid, lambda r: _berth(r).update(user_stopped=True))
+            if rec["State"].get("Paused"):
+                runtime.runc(ctx, "resume", cid, check=False)
+            runtime.kill(ctx, cid, signal.SIGKILL, all_procs=True)
+            _wait_exit(ctx, cid, int(_berth(rec).get("conmon_pid") or 0), 10)
+    with locked(ctx, f"container-{cid}"):
+        try:
+            rec = store.load(ctx, cid)
+        except NotFound:
+            return cid
+        _berth(rec)["user_stopped"] = True
+        _finalize_locked(ctx, rec)
+        _kill_health(rec)
+        runtime.delete(ctx, cid)
+        rootfs.umount(store.cdir(ctx, cid) / "merged")
+        try:
+            deps.network_teardown(ctx, rec)
+        except BerthError:
+            pass
+        for m in rec.get("Mounts") or []:
+            if m["Type"] == "volume" and m.get("Name"):
+                try:
+                    deps.volume_release(ctx, m["Name"], cid, volumes)
+                except BerthError:
+                    pass
+        (store.cdir(ctx, cid) / store.RECORD).unlink(missing_ok=True)
+        shutil.rmtree(store.cdir(ctx, cid), ignore_errors=True)
+        shutil.rmtree(runtime.conmon_dir(ctx, cid), ignore_errors=True)
+    return cid
+
+
+# ----------------------------------------------------------------------------- wait / rename / update
+def wait(ctx: Context, ref: str, condition: str = "not-running", poll: float = 0.05) -> int:
+    cid = store.resolve_id(ctx, ref)
+    while True:
+        try:
+            rec = store.load(ctx, cid)
+        except NotFound:
+            if condition == "removed":
+                return 0
+            raise
+        st = rec["State"]
+        if condition == "not-running" and not st["Running"] and not st["Restarting"]:
+            return int(st["ExitCode"])
+        if st["Running"] and not live_running(ctx, rec):
+            finalize(ctx, cid, int(_berth(rec).get("run", 0)))
+            continue
+        time.sleep(poll)
+
+
+def rename(ctx: Context, ref: str, new_name: str) -> str:
+    cid = store.resolve_id(ctx, ref)
+    new_name = cfgmod.validate_name(new_name)
+    with locked(ctx, "container-names"):
+        other = store.name_in_use(ctx, new_name, exclude=cid)
+        if other:
+            raise Conflict(f"name: Error when allocating new name: The container name \"/{new_name}\" is already "
+                           f"in use by container \"{other}\"", field="name")
+        store.modify(ctx, cid, lambda r: r.update(Name="/" + new_name))
+    return cid
+
+
+UPDATE_KEYS = {"Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares", "CpuPeriod", "CpuQuota",
+               "CpusetCpus", "CpusetMems", "PidsLimit", "BlkioWeight", "RestartPolicy"}
+
+
+def update(ctx: Context, ref: str, changes: dict[str, Any]) -> list[str]:
+    """Docker's update body: resource limits and RestartPolicy, live on a running container."""
+    import json
+    import tempfile
+
+    from engine.containers import spec as specmod
+
+    cid = store.resolve_id(ctx, ref)
+    unknown = sorted(set(changes) - UPDATE_KEYS)
+    if unknown:
+        raise InvalidArgument(f"update: {unknown[0]!r} cannot be updated", field=unknown[0])
+    with store.locked_record(ctx, cid) as rec:
+        hc = dict(rec["HostConfig"])
+        for k, v in changes.items():
+            hc[k] = v
+        if "NanoCpus" in changes and changes["NanoCpus"]:
+            hc["CpuQuota"], hc["CpuPeriod"] = 0, 0
+        if ("CpuQuota" in changes or "CpuPeriod" in changes) and (changes.get("CpuQuota") or changes.get("CpuPeriod")):
+            hc["NanoCpus"] = 0
+        if "Memory" in changes and "MemorySwap" not in changes and changes["Memory"]:
+            old_swap = int(rec["HostConfig"].get("MemorySwap") or 0)
+            if old_swap > 0 and old_swap < int(changes["Memory"]):
+                hc["MemorySwap"] = 0
+        hc = cfgmod.host_config(hc)
+        if rec["HostConfig"].get("AutoRemove") and hc["RestartPolicy"]["Name"] != "no":
+            raise InvalidArgument("RestartPolicy: cannot set a restart policy on an AutoRemove container",
+                                  field="RestartPolicy")
+        res = specmod.resources(hc)
+        if rec["State"]["Running"] and live_running(ctx, rec):
+            with tempfile.NamedTemporaryFile("w", suffix=".json", dir=str(store.cdir(ctx, cid))) as f:
+                json.dump(res, f)
+                f.flush()
+                p = runtime.runc(ctx, "update", "-r", f.name, cid, check=False)
+            if p.returncode != 0:
+                raise RuntimeFailure(f"update {ref}: {runtime._runc_error(p.stderr)}")
+        rec["HostConfig"] = hc
+    return []
+
+
+def restore(ctx: Context) -> list[str]:
+    """At boot (the runroot is empty, every container process is gone): record stale runs as
+    exited and release their mounts, then start `always` containers and `unless-stopped` ones
+    the user did not stop, like dockerd does at start-up. Returns the names started."""
+    started = []
+    for cid in store.ids(ctx):
+        try:
+            with store.locked_record(ctx, cid) as rec:
+                if rec["State"]["Running"] and not live_running(ctx, rec):
+                    _finalize_locked(ctx, rec)
+                elif rec["State"]["Restarting"]:
+                    rec["State"].update(Restarting=False, Status="exited")
+                rootfs.umount(store.cdir(ctx, cid) / "merged")
+                if rec["State"]["Running"]:
+                    continue
+                policy = (rec["HostConfig"].get("RestartPolicy") or {}).get("Name")
+                b = _berth(rec)
+                if policy == "always" or (policy == "unless-stopped" and not b.get("user_stopped")):
+                    b["user_stopped"] = False
+                    try:
+                        _start_locked(ctx, rec)
+                    except BerthError as e:
+                        rec["State"]["Error"] = e.message
+                        continue
+                    started.append(rec["Name"].lstrip("/"))
+                else:
+                    continue
+            _spawn_health(ctx, cid)
+        except NotFound:
+            continue
+    return started
+
+
+# ----------------------------------------------------------------------------- read side
+def _public(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rec.items() if not k.startswith("_")}
+
+
+def _live(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
+    """Merge the live state: a run whose monitor is gone is reported as exited."""
+    st = rec["State"]
+    if st["Running"] and not live_running(ctx, rec):
+        code = runtime.read_exit(ctx, rec["Id"])
+        st.update(Running=False, Paused=False, Status="exited", Pid=0,
+                  ExitCode=255 if code is None else code)
+    return rec
+
+
+def inspect(ctx: Context, name_or_id: str) -> dict[str, Any]:
+    cid = store.resolve_id(ctx, name_or_id)
+    return _public(_live(ctx, store.load(ctx, cid)))
+
+
+def list_all(ctx: Context) -> list[dict[str, Any]]:
+    recs = [_public(_live(ctx, r)) for r in store.all_records(ctx)]
+    recs.sort(key=lambda r: r.get("Created", ""), reverse=True)
+    return recs
+
+
+def image_users(ctx: Context, image_id: str) -> list[str]:
+    """Names of the containers (any state) that use the image with this ID."""
+    want = image_id if image_id.startswith("sha256:") else "sha256:" + image_id
+    return [r["Name"].lstrip("/") for r in store.all_records(ctx) if r.get("Image") == want]
+
+
+def warnings_of(ctx: Context, cid: str) -> list[str]:
+    return list(_berth(store.load(ctx, cid)).get("warnings") or [])

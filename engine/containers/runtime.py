@@ -1,0 +1,217 @@
+"""runc and conmon.
+
+Each running container has one conmon, started with `runc create` semantics: conmon forks
+away from us (it outlives `berth`), runs `runc create`, reports the container's pid (or the
+error) on a sync pipe, keeps the logs (k8s-file format: stdout and stderr apart), writes the
+exit code to `<conmon dir>/<id>/exit/<id>` and runs `berth _conmon-exit ID RUN`. We then call
+`runc start`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import InvalidArgument, RuntimeFailure
+
+if TYPE_CHECKING:
+    from engine.context import Context
+
+_which_cache: dict[str, str] = {}
+
+
+def which(name: str, field: str) -> str:
+    if name not in _which_cache:
+        p = name if "/" in name else shutil.which(name)
+        if not p or not os.path.exists(p):
+            raise InvalidArgument(f"{field}: {name!r} not found on this host", field=field)
+        _which_cache[name] = p
+    return _which_cache[name]
+
+
+def runc_argv(ctx: Context) -> list[str]:
+    return [which(ctx.config.runtime, "runtime"), "--root", str(ctx.runc_root)]
+
+
+def runc(ctx: Context, *args: str, check: bool = True, timeout: float | None = 60) -> subprocess.CompletedProcess:
+    p = subprocess.run([*runc_argv(ctx), *args], capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise RuntimeFailure(f"runc {args[0]}: {_runc_error(p.stderr)}")
+    return p
+
+
+def _runc_error(stderr: str) -> str:
+    """runc logs JSON or logfmt lines; keep the message of the last error."""
+    msg = stderr.strip().splitlines()[-1] if stderr.strip() else "failed"
+    if msg.startswith("{"):
+        try:
+            return json.loads(msg).get("msg", msg)
+        except ValueError:
+            return msg
+    if 'msg="' in msg:
+        return msg.split('msg="', 1)[1].rsplit('"', 1)[0].replace('\\"', '"')
+    return msg
+
+
+def state(ctx: Context, cid: str) -> dict[str, Any] | None:
+    """runc's view (status: created/running/paused/stopped), None when runc does not know it."""
+    p = runc(ctx, "state", cid, check=False)
+    if p.returncode != 0:
+        return None
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        return None
+
+
+def conmon_dir(ctx: Context, cid: str) -> Path:
+    return ctx.conmon_dir / cid
+
+
+def exit_file(ctx: Context, cid: str) -> Path:
+    return conmon_dir(ctx, cid) / "exit" / cid
+
+
+def read_exit(ctx: Context, cid: str) -> int | None:
+    try:
+        return int(exit_file(ctx, cid).read_text().strip() or "255")
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def pid_alive(pid: int, comm: str | None = None) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            st = f.read()
+    except OSError:
+        return False
+    if ") Z " in st or ") X " in st:
+        return False
+    if comm is not None and f"({comm})" not in st:
+        return False
+    return True
+
+
+def engine_argv(ctx: Context) -> list[str]:
+    """How conmon, health loops and restarts call back into Berth."""
+    return [sys.executable, "-m", "engine", *ctx.base_args()]
+
+
+def engine_env() -> dict[str, str]:
+    env = dict(os.environ)
+    pkg_parent = str(Path(__file__).resolve().parents[2])
+    pp = env.get("PYTHONPATH", "")
+    if pkg_parent not in pp.split(os.pathsep):
+        env["PYTHONPATH"] = pkg_parent + (os.pathsep + pp if pp else "")
+    env.pop("NOTIFY_SOCKET", None)
+    env.pop("LISTEN_FDS", None)
+    return env
+
+
+def start_conmon(ctx: Context, cid: str, name: str, bundle: Path, log_path: Path, run: int,
+                 tty: bool, stdin: bool) -> tuple[int, int]:
+    """Start conmon (which runs `runc create`); return (container pid, conmon pid)."""
+    cdir = conmon_dir(ctx, cid)
+    shutil.rmtree(cdir, ignore_errors=True)
+    (cdir / "exit").mkdir(parents=True)
+    ctx.runc_root.mkdir(parents=True, exist_ok=True)
+    runc_path = which(ctx.config.runtime, "runtime")
+    argv = [
+        which(ctx.config.conmon, "conmon"), "--api-version", "1",
+        "-c", cid, "-u", cid, "-n", name, "-r", runc_path, "-b", str(bundle),
+        "-p", str(cdir / "pidfile"), "-P", str(cdir / "conmon.pid"),
+        "-l", f"k8s-file:{log_path}", "--exit-dir", str(cdir / "exit"),
+        "--socket-dir-path", str(cdir), "--runtime-arg", "--root", "--runtime-arg", str(ctx.runc_root),
+        "--log-level", "error",
+        "--exit-command", sys.executable,
+    ]
+    for a in ["-m", "engine", *ctx.base_args(), "_conmon-exit", cid, str(run)]:
+        argv += ["--exit-command-arg", a]
+    if tty:
+        argv.append("-t")
+    if stdin:
+        argv.append("-i")
+    r, w = os.pipe()
+    env = engine_env()
+    env["_OCI_SYNCPIPE"] = str(w)
+    errf = open(cdir / "conmon.err", "w+b")  # not a pipe: the daemonized conmon keeps it open
+    try:
+        proc = subprocess.Popen(argv, env=env, pass_fds=(w,), cwd=str(bundle), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
+    except OSError as e:
+        errf.close()
+        os.close(r)
+        os.close(w)
+        raise RuntimeFailure(f"conmon: cannot start: {e}") from None
+    os.close(w)
+    # conmon writes one JSON line {"data": pid} (or {"data": -1, "message": ...}) once
+    # `runc create` is done; the pipe stays open in the container, so read just that line.
+    pid = -1
+    message = ""
+    buf = b""
+    with os.fdopen(r, "rb", buffering=0) as f:
+        while True:
+            chunk = f.read(4096)
+            if not chunk:
+                break
+            buf += chunk
+            done = False
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                if "data" in msg:
+                    pid = int(msg["data"])
+                    message = msg.get("message", message)
+                    done = True
+            if done:
+                break
+    rc = proc.wait()
+    errf.seek(0)
+    err = errf.read().decode(errors="replace").strip()
+    errf.close()
+    if pid <= 0:
+        raise RuntimeFailure(_clean_create_error(message or err or f"conmon exited {rc}"))
+    conmon_pid = 0
+    for _ in range(200):
+        try:
+            conmon_pid = int((cdir / "conmon.pid").read_text().strip())
+            break
+        except (FileNotFoundError, ValueError):
+            time.sleep(0.005)
+    return pid, conmon_pid
+
+
+def _clean_create_error(message: str) -> str:
+    m = message.strip()
+    for prefix in ("runc create failed: ",):
+        if m.startswith(prefix):
+            m = m[len(prefix):]
+    return m
+
+
+def attach_socket(ctx: Context, cid: str) -> Path:
+    return conmon_dir(ctx, cid) / cid / "attach"
+
+
+def ctl_fifo(bundle: Path) -> Path:
+    return bundle / "ctl"
+
+
+def kill(ctx: Context, cid: str, sig: int, all_procs: bool = False) -> bool:
+    args = ["kill"] + (["--all"] if all_procs else []) + [cid, str(sig)]
+    return runc(ctx, *args, check=False).returncode == 0
+
+
+def delete(ctx: Context, cid: str) -> None:
+    runc(ctx, "delete", "--force", cid, check=False)

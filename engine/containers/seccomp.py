@@ -1,0 +1,107 @@
+"""Turn a Docker/containers-common seccomp profile into the OCI spec's `linux.seccomp`.
+
+The profile (config `seccomp_profile`, default the containers-common package's file) is the
+moby format: `defaultAction`, `archMap`, and `syscalls` entries with `includes`/`excludes`
+conditions on architectures (Go names: amd64, arm64...), capabilities and minimum kernel.
+Only the entries whose conditions hold for this host and this container's capability set are
+kept, as Docker does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from typing import Any
+
+from engine.errors import InvalidArgument
+
+# uname machine -> (Go arch name used by profile conditions, SCMP arch)
+_ARCHES = {
+    "x86_64": ("amd64", "SCMP_ARCH_X86_64"),
+    "aarch64": ("arm64", "SCMP_ARCH_AARCH64"),
+    "armv7l": ("arm", "SCMP_ARCH_ARM"),
+    "i686": ("386", "SCMP_ARCH_X86"),
+    "ppc64le": ("ppc64le", "SCMP_ARCH_PPC64LE"),
+    "s390x": ("s390x", "SCMP_ARCH_S390X"),
+    "riscv64": ("riscv64", "SCMP_ARCH_RISCV64"),
+}
+# names used in profiles for the same arch
+_ALIASES = {"amd64": {"amd64", "x86_64"}, "386": {"386", "x86"}, "arm64": {"arm64", "aarch64"}}
+
+_profile_cache: dict[str, dict[str, Any]] = {}
+
+
+def load_profile(path: str) -> dict[str, Any]:
+    if path not in _profile_cache:
+        try:
+            with open(path, "rb") as f:
+                _profile_cache[path] = json.load(f)
+        except (OSError, ValueError) as e:
+            raise InvalidArgument(f"seccomp_profile {path!r}: {e}", field="seccomp_profile") from None
+    return _profile_cache[path]
+
+
+def _kernel_version() -> tuple[int, int]:
+    rel = os.uname().release
+    nums = []
+    for piece in rel.split(".")[:2]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        nums.append(int(digits or 0))
+    while len(nums) < 2:
+        nums.append(0)
+    return nums[0], nums[1]
+
+
+def _kernel_at_least(v: str) -> bool:
+    want = tuple(int("".join(c for c in p if c.isdigit()) or 0) for p in v.split(".")[:2])
+    return _kernel_version() >= want
+
+
+def convert(profile: dict[str, Any], caps: set[str], machine: str | None = None) -> dict[str, Any]:
+    """The OCI seccomp section for a container holding `caps` (names with the CAP_ prefix)."""
+    machine = machine or platform.machine()
+    goarch, scmp_arch = _ARCHES.get(machine, (machine, ""))
+    arch_names = _ALIASES.get(goarch, {goarch})
+
+    arches: list[str] = []
+    for entry in profile.get("archMap") or []:
+        if entry.get("architecture") == scmp_arch:
+            arches = [entry["architecture"], *entry.get("subArchitectures", [])]
+    if not arches:
+        arches = list(profile.get("architectures") or ([scmp_arch] if scmp_arch else []))
+
+    out: dict[str, Any] = {"defaultAction": profile.get("defaultAction", "SCMP_ACT_ERRNO"),
+                           "architectures": arches, "syscalls": []}
+    if profile.get("defaultErrnoRet") is not None:
+        out["defaultErrnoRet"] = profile["defaultErrnoRet"]
+
+    for sc in profile.get("syscalls") or []:
+        inc = sc.get("includes") or {}
+        exc = sc.get("excludes") or {}
+        if inc.get("arches") and not arch_names & set(inc["arches"]):
+            continue
+        if exc.get("arches") and arch_names & set(exc["arches"]):
+            continue
+        if inc.get("caps") and not set(inc["caps"]) <= caps:
+            continue
+        if exc.get("caps") and set(exc["caps"]) & caps:
+            continue
+        if inc.get("minKernel") and not _kernel_at_least(inc["minKernel"]):
+            continue
+        if exc.get("minKernel") and _kernel_at_least(exc["minKernel"]):
+            continue
+        names = list(sc.get("names") or ([sc["name"]] if sc.get("name") else []))
+        if not names:
+            continue
+        rule: dict[str, Any] = {"names": names, "action": sc["action"]}
+        if sc.get("errnoRet") is not None:
+            rule["errnoRet"] = sc["errnoRet"]
+        args = [
+            {"index": a["index"], "value": a.get("value", 0), "valueTwo": a.get("valueTwo", 0), "op": a["op"]}
+            for a in sc.get("args") or []
+        ]
+        if args:
+            rule["args"] = args
+        out["syscalls"].append(rule)
+    return out
