@@ -48,7 +48,6 @@ def role_vars(base: Path, **more: Any) -> dict[str, Any]:
         "berth_controller_cache": str(base / "controller-cache"),
         "berth_insecure_registries": ["registry.test:5000"],
         "berth_default_subnet": "10.231.0.0/16",
-        "berth_verify_info": False,
     }
     v.update(more)
     return v
@@ -91,6 +90,11 @@ def test_role_converges_from_wheelhouse_without_pypi_then_changes_nothing_until_
     for name in ("runtime", "conmon", "cgroup", "nftables", "seccomp", "config"):
         assert check["checks"][name]["ok"], check["checks"][name]
     assert check["checks"]["seccomp"]["detail"] == "/usr/share/containers/seccomp.json"
+    info = check["info"]  # what `berth info --format json` said on the prepared host
+    assert info["Runtimes"][info["DefaultRuntime"]]["path"]
+    assert str(info["CgroupVersion"]) in ("1", "2")
+    assert info["Nftables"] is True and info["SeccompProfile"]["Present"] is True
+    assert info["RegistryConfig"]["InsecureRegistries"] == ["registry.test:5000"]
     assert Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() == "1"
     assert "net.ipv4.ip_forward = 1" in (base / "sysctl-berth.conf").read_text()
 
