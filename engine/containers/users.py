@@ -21,7 +21,7 @@ class ExecUser:
 def _read_db(root: Path, path: str) -> list[list[str]]:
     try:
         text = secure_join(root, path).read_text(errors="replace")
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+    except OSError:  # missing, not a file, symlink loop
         return []
     rows = []
     for line in text.splitlines():

@@ -1,0 +1,233 @@
+"""The runtime spec: Docker's defaults, then image config, then user options."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from engine.containers import seccomp, spec
+from engine.containers.users import ExecUser
+from engine.errors import InvalidArgument
+
+BASE = {
+    "Id": "a" * 64, "Path": "sh", "Args": ["-c", "true"],
+    "Config": {"Hostname": "aaaaaaaaaaaa", "Env": ["PATH=/bin"], "WorkingDir": "", "Tty": False},
+    "HostConfig": {"NetworkMode": "none"}, "Mounts": [],
+}
+
+
+def build(hc=None, cfg=None, netns="", facts=None, warnings=None):
+    rec = copy.deepcopy(BASE)
+    rec["HostConfig"].update(hc or {})
+    rec["Config"].update(cfg or {})
+    inp = spec.SpecInputs(record=rec, rootfs="/r", user=ExecUser(0, 0), netns=netns)
+    return spec.build(inp, facts or spec.HostFacts(hard_rlimits={"nofile": 20000}), warnings if warnings is not None else [])
+
+
+def test_defaults_match_docker():
+    s = build()
+    caps = s["process"]["capabilities"]["bounding"]
+    assert sorted(caps) == sorted(spec.DEFAULT_CAPS)
+    assert "CAP_SYS_ADMIN" not in caps
+    assert s["process"]["capabilities"]["effective"] == caps
+    assert "/proc/kcore" in s["linux"]["maskedPaths"]
+    assert "/proc/sys" in s["linux"]["readonlyPaths"]
+    assert s["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO"
+    dests = [m["destination"] for m in s["mounts"]]
+    for d in ("/proc", "/dev", "/dev/pts", "/sys", "/dev/shm", "/dev/mqueue"):
+        assert d in dests
+    shm = next(m for m in s["mounts"] if m["destination"] == "/dev/shm")
+    assert f"size={64 * 1024 * 1024}" in shm["options"]
+    assert {"type": "network"} in s["linux"]["namespaces"]
+    assert s["hostname"] == "aaaaaaaaaaaa"
+    assert s["process"]["noNewPrivileges"] is False
+    assert s["linux"]["resources"]["devices"][0] == {"allow": False, "access": "rwm"}
+
+
+@pytest.mark.parametrize("hc,has,lacks", [
+    ({"CapAdd": ["NET_ADMIN"]}, ["CAP_NET_ADMIN", "CAP_CHOWN"], []),
+    ({"CapDrop": ["chown", "CAP_KILL"]}, ["CAP_SETUID"], ["CAP_CHOWN", "CAP_KILL"]),
+    ({"CapDrop": ["ALL"], "CapAdd": ["NET_BIND_SERVICE"]}, ["CAP_NET_BIND_SERVICE"], ["CAP_CHOWN"]),
+    ({"CapAdd": ["ALL"]}, ["CAP_SYS_ADMIN", "CAP_BPF"], []),
+    ({"Privileged": True}, ["CAP_SYS_ADMIN"], []),
+])
+def test_capabilities(hc, has, lacks):
+    caps = build(hc)["process"]["capabilities"]["bounding"]
+    for c in has:
+        assert c in caps
+    for c in lacks:
+        assert c not in caps
+
+
+def test_unknown_cap_names_the_option():
+    with pytest.raises(InvalidArgument) as e:
+        build({"CapAdd": ["NOPE"]})
+    assert e.value.field == "CapAdd" and "NOPE" in e.value.message
+
+
+def test_privileged_drops_confinement():
+    s = build({"Privileged": True})
+    assert "maskedPaths" not in s["linux"] and "seccomp" not in s["linux"]
+    assert s["linux"]["resources"]["devices"] == [{"allow": True, "access": "rwm"}]
+    sysfs = next(m for m in s["mounts"] if m["destination"] == "/sys")
+    assert "ro" not in sysfs["options"]
+
+
+@pytest.mark.parametrize("opt,nnp,seccomp_on", [
+    ("no-new-privileges", True, True), ("no-new-privileges:true", True, True),
+    ("no-new-privileges=false", False, True), ("seccomp=unconfined", False, False),
+])
+def test_security_opts(opt, nnp, seccomp_on):
+    s = build({"SecurityOpt": [opt]})
+    assert s["process"]["noNewPrivileges"] is nnp
+    assert ("seccomp" in s["linux"]) is seccomp_on
+
+
+def test_bad_security_opt():
+    with pytest.raises(InvalidArgument) as e:
+        build({"SecurityOpt": ["bogus=1"]})
+    assert e.value.field == "SecurityOpt"
+
+
+def test_resources_v1_and_v2_fields():
+    r = spec.resources({"Memory": 64 << 20, "NanoCpus": 1_500_000_000, "CpuShares": 512, "PidsLimit": 20,
+                        "CpusetCpus": "0", "BlkioWeight": 300, "MemoryReservation": 32 << 20})
+    assert r["memory"] == {"limit": 64 << 20, "swap": 128 << 20, "reservation": 32 << 20}
+    assert r["cpu"] == {"shares": 512, "period": 100000, "quota": 150000, "cpus": "0"}
+    assert r["pids"] == {"limit": 20}
+    assert r["blockIO"] == {"weight": 300}
+
+
+@pytest.mark.parametrize("hc,field", [
+    ({"MemorySwap": 10 << 20}, "MemorySwap"),
+    ({"Memory": 64 << 20, "MemorySwap": 32 << 20}, "MemorySwap"),
+    ({"BlkioWeight": 5}, "BlkioWeight"),
+    ({"NanoCpus": 1, "CpuQuota": 5}, "NanoCpus"),
+])
+def test_bad_resources(hc, field):
+    with pytest.raises(InvalidArgument) as e:
+        spec.resources(hc)
+    assert e.value.field == field
+
+
+def test_ulimit_clamped_with_warning():
+    w: list[str] = []
+    s = build({"Ulimits": [{"Name": "nofile", "Soft": 50000, "Hard": 60000}]}, warnings=w)
+    rl = s["process"]["rlimits"][0]
+    assert rl == {"type": "RLIMIT_NOFILE", "soft": 20000, "hard": 20000}
+    assert w and "20000" in w[0]
+
+
+def test_ulimit_within_limits_kept():
+    s = build({"Ulimits": [{"Name": "nofile", "Soft": 1000, "Hard": 2000}]})
+    assert s["process"]["rlimits"][0] == {"type": "RLIMIT_NOFILE", "soft": 1000, "hard": 2000}
+
+
+@pytest.mark.parametrize("key,ok,host", [
+    ("net.ipv4.ip_forward", True, False), ("kernel.shmmax", True, False), ("fs.mqueue.msg_max", True, False),
+    ("kernel.hostname", False, False), ("vm.swappiness", False, False), ("net.core.somaxconn", False, True),
+])
+def test_sysctls(key, ok, host):
+    if ok:
+        spec.validate_sysctl(key, host)
+    else:
+        with pytest.raises(InvalidArgument) as e:
+            spec.validate_sysctl(key, host)
+        assert e.value.field == "Sysctls" and key in e.value.message
+
+
+def test_host_network_shares_uts_and_net():
+    s = build(netns=None)
+    types = [n["type"] for n in s["linux"]["namespaces"]]
+    assert "network" not in types and "uts" not in types and "hostname" not in s
+
+
+def test_netns_path():
+    s = build(netns="/run/x/netns/abc")
+    assert {"type": "network", "path": "/run/x/netns/abc"} in s["linux"]["namespaces"]
+
+
+def test_mounts_binds_tmpfs_and_shm():
+    rec_mounts = [{"Type": "bind", "Source": "/srv", "Destination": "/data", "RW": False, "Propagation": "rslave"}]
+    rec = copy.deepcopy(BASE)
+    rec["Mounts"] = rec_mounts
+    rec["HostConfig"].update({"Tmpfs": {"/run": "size=1m,mode=1777"}, "ShmSize": 1 << 20, "ReadonlyRootfs": True})
+    s = spec.build(spec.SpecInputs(record=rec, rootfs="/r", user=ExecUser(0, 0), netns=""), spec.HostFacts(), [])
+    data = next(m for m in s["mounts"] if m["destination"] == "/data")
+    assert data["options"] == ["rbind", "ro", "rslave"] and data["source"] == "/srv"
+    run = next(m for m in s["mounts"] if m["destination"] == "/run")
+    assert run["type"] == "tmpfs" and "size=1m" in run["options"] and "noexec" in run["options"]
+    shm = next(m for m in s["mounts"] if m["destination"] == "/dev/shm")
+    assert f"size={1 << 20}" in shm["options"]
+    assert s["root"]["readonly"] is True
+
+
+def test_init_wraps_command():
+    s = build({"Init": True}, facts=spec.HostFacts(init_path="/usr/bin/tini-static"))
+    assert s["process"]["args"][:2] == [spec.INIT_DEST, "--"]
+    assert any(m["destination"] == spec.INIT_DEST and m["source"] == "/usr/bin/tini-static" for m in s["mounts"])
+
+
+def test_device_needs_a_device_node(tmp_path):
+    f = tmp_path / "plain"
+    f.write_text("x")
+    with pytest.raises(InvalidArgument) as e:
+        build({"Devices": [{"PathOnHost": str(f), "PathInContainer": "/dev/x", "CgroupPermissions": "rwm"}]})
+    assert e.value.field == "Devices"
+    s = build({"Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/mynull", "CgroupPermissions": "r"}]})
+    dev = s["linux"]["devices"][0]
+    assert dev["path"] == "/dev/mynull" and (dev["major"], dev["minor"]) == (1, 3)
+    assert {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "r"} in s["linux"]["resources"]["devices"]
+
+
+PROFILE = {
+    "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
+    "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+                {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}],
+    "syscalls": [
+        {"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["arch_prctl"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["amd64"]}},
+        {"names": ["cacheflush"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["arm64"]}},
+        {"names": ["bpf"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+        {"names": ["bpf"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+        {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+         "args": [{"index": 0, "value": 8, "valueTwo": 0, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["future"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "99.0"}},
+    ],
+}
+
+
+def _names(sec):
+    return [(n, r["action"]) for r in sec["syscalls"] for n in r["names"]]
+
+
+def test_seccomp_conditions_amd64():
+    sec = seccomp.convert(PROFILE, {"CAP_CHOWN"}, machine="x86_64")
+    assert sec["architectures"] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+    assert sec["defaultErrnoRet"] == 38
+    names = _names(sec)
+    assert ("arch_prctl", "SCMP_ACT_ALLOW") in names and ("cacheflush", "SCMP_ACT_ALLOW") not in names
+    assert ("bpf", "SCMP_ACT_ERRNO") in names and ("bpf", "SCMP_ACT_ALLOW") not in names
+    assert ("future", "SCMP_ACT_ALLOW") not in names
+    pers = next(r for r in sec["syscalls"] if r["names"] == ["personality"])
+    assert pers["args"] == [{"index": 0, "value": 8, "valueTwo": 0, "op": "SCMP_CMP_EQ"}]
+
+
+def test_seccomp_conditions_caps_and_arm64():
+    sec = seccomp.convert(PROFILE, {"CAP_SYS_ADMIN"}, machine="aarch64")
+    names = _names(sec)
+    assert sec["architectures"] == ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]
+    assert ("cacheflush", "SCMP_ACT_ALLOW") in names and ("arch_prctl", "SCMP_ACT_ALLOW") not in names
+    assert ("bpf", "SCMP_ACT_ALLOW") in names and ("bpf", "SCMP_ACT_ERRNO") not in names
+
+
+def test_real_profile_converts():
+    import os
+
+    path = "/usr/share/containers/seccomp.json"
+    if not os.path.exists(path):
+        pytest.skip("containers-common seccomp profile not installed")
+    sec = seccomp.convert(seccomp.load_profile(path), set(spec.DEFAULT_CAPS), machine="x86_64")
+    names = {n for r in sec["syscalls"] if r["action"] == "SCMP_ACT_ALLOW" for n in r["names"]}
+    assert "read" in names and "arch_prctl" in names and "kexec_load" not in names
