@@ -54,6 +54,10 @@ def desired_values(spec: Any) -> dict[str, Any]:
         except (ValueError, TypeError) as e:
             raise InvalidArgument(f"spec.{opt.name}: invalid value {value!r}: {e}",
                                   field=f"spec.{opt.name}") from None
+    policy = data.get("restart_policy")
+    if data.get("restart_retries") and policy is not None and policy != "on-failure":
+        raise InvalidArgument(f"spec.restart_retries: {data['restart_retries']!r} needs restart_policy "
+                              f"'on-failure' (got {policy!r})", field="spec.restart_retries")
     if out.get("published_ports") == {"all": True}:
         if data.get("publish_all_ports") is False:
             raise InvalidArgument("spec.published_ports: 'all' contradicts publish_all_ports: false",
@@ -113,6 +117,8 @@ def update_body(desired: dict[str, Any], names: list[str], live: dict) -> dict[s
             cur.update(body.get(key, {}))
             sub = opt.path.split(".")[2]
             cur[sub] = desired[name]
+            if cur.get("Name") not in (None, "", "on-failure"):
+                cur["MaximumRetryCount"] = 0  # Docker refuses a retry count with other policies
             body[key] = cur
         else:
             body[key] = desired[name]

@@ -237,12 +237,17 @@ def test_recreate_flag_and_keep_volumes():
     assert edge.calls[-1][0] == "remove" and edge.calls[-1][2] is True
 
 
-def test_update_body_keeps_restart_retries():
+def test_update_body_restart_policy():
     edge = FakeEdge()
     apply(edge, {"restart_policy": "on-failure", "restart_retries": 3})
+    apply(edge, {"restart_policy": "on-failure", "restart_retries": 5})
+    upd = [c for c in edge.calls if c[0] == "update"][-1]
+    assert upd[2] == {"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 5}}
     apply(edge, {"restart_policy": "always"})
     upd = [c for c in edge.calls if c[0] == "update"][-1]
-    assert upd[2] == {"RestartPolicy": {"Name": "always", "MaximumRetryCount": 3}}
+    assert upd[2] == {"RestartPolicy": {"Name": "always", "MaximumRetryCount": 0}}
+    with pytest.raises(InvalidArgument, match="spec.restart_retries"):
+        apply(edge, {"restart_policy": "always", "restart_retries": 2})
 
 
 def test_detach_false_returns_status_and_logs():

@@ -1,0 +1,86 @@
+"""`berth apply` kind container against the real engine (runc, conmon, overlayfs): idempotency
+of a spec exercising many options, in-place update vs recreate, check mode predicting the real
+run, a new image behind the same tag, states, detach: false, bad input changing nothing."""
+
+import pytest
+
+from tests.fixtures.images import import_into
+
+from .helpers import converge, refused, request
+
+pytestmark = pytest.mark.requires("root", "runc", "conmon", "overlay", "nft")
+
+
+def containers(host):
+    return sorted((c["Id"], c["State"]["Status"], c["HostConfig"].get("Memory"))
+                  for c in host.json("ls", "container"))
+
+
+def inspect(host, name):
+    return host.json("inspect", "container", name)[0]
+
+
+def test_container_options_idempotent_update_and_recreate(berth_host, busybox_image):
+    snap = lambda: containers(berth_host)  # noqa: E731
+    spec = {
+        "name": "web", "image": busybox_image, "command": "sleep 300", "env": {"A": "1", "FLAG": True},
+        "labels": {"app": "web"}, "user": "0:0", "working_dir": "/tmp", "hostname": "webhost",
+        "memory": "64m", "memory_reservation": "32m", "cpu_shares": 512, "pids_limit": 64,
+        "restart_policy": "on-failure", "restart_retries": 2, "stop_signal": "TERM", "stop_timeout": 2,
+        "capabilities": ["net_admin"], "cap_drop": ["mknod"], "read_only": False, "init": True,
+        "tmpfs": ["/scratch:size=1m"], "ulimits": ["nofile:1024:2048"], "sysctls": {"net.ipv4.ip_forward": 0},
+        "etc_hosts": {"db": "10.0.0.5"}, "dns_servers": ["10.0.0.53"], "log_options": {"max-size": "1m"},
+        "healthcheck": {"test": ["CMD", "true"], "interval": "1s", "retries": 2},
+        "exposed_ports": [8080], "network_mode": "none", "security_opts": ["no-new-privileges"],
+        "shm_size": "16m", "interactive": False, "tty": False,
+    }
+    r = converge(berth_host, request("container", spec), snap)
+    assert r["actions"] == ["created", "started"]
+    first = r["resource"]
+    assert first["State"]["Running"] and first["HostConfig"]["Memory"] == 64 * 1024**2
+    assert "A=1" in first["Config"]["Env"] and "FLAG=true" in first["Config"]["Env"]
+
+    # in place: resource limits and restart policy keep the same container
+    spec.pop("restart_retries")
+    r = converge(berth_host, request("container", {**spec, "memory": "96m", "restart_policy": "always"}), snap)
+    assert r["actions"] == ["updated"]
+    assert r["diff"]["after"] == {"memory": 96 * 1024**2, "restart_policy": "always"}
+    assert r["resource"]["Id"] == first["Id"] and r["resource"]["HostConfig"]["Memory"] == 96 * 1024**2
+
+    # anything else recreates
+    r = converge(berth_host, request("container", {**spec, "env": {"A": "2"}}), snap)
+    assert r["actions"] == ["recreated", "started"] and r["resource"]["Id"] != first["Id"]
+    assert r["diff"]["before"]["env"]["A"] == "1" and r["diff"]["after"]["env"] == {"A": "2"}
+
+    # bad input: exit 2, the field named, nothing changed
+    refused(berth_host, request("container", {**spec, "memory": "lots"}), "spec.memory", snap)
+    refused(berth_host, request("container", {**spec, "runtime": "kata"}), "spec.runtime", snap)
+    refused(berth_host, request("container", {**spec, "published_ports": ["x:y"]}), "spec.published_ports", snap)
+    refused(berth_host, request("container", {**spec, "restart_policy": "always", "restart_retries": 3}),
+            "spec.restart_retries", snap)
+
+    r = converge(berth_host, request("container", {"name": "web"}, "stopped"), snap)
+    assert r["actions"] == ["stopped"]
+    r = converge(berth_host, request("container", {"name": "web"}, "absent"), snap)
+    assert r["actions"] == ["removed"] and containers(berth_host) == []
+
+
+def test_new_image_behind_same_tag_recreates(berth_host, busybox_image, busybox_rootfs):
+    spec = {"name": "follower", "image": busybox_image, "command": ["sleep", "300"], "network_mode": "none"}
+    r = converge(berth_host, request("container", spec))
+    old = r["resource"]
+    import_into(berth_host, busybox_rootfs, busybox_image, ['CMD ["sh"]', "ENV REBUILT=1"])
+    r = converge(berth_host, request("container", spec))
+    assert r["actions"] == ["recreated", "started"] and "image" in r["diff"]["after"]
+    assert r["resource"]["Image"] != old["Image"] and r["resource"]["Id"] != old["Id"]
+
+
+def test_detach_false_returns_status_and_logs(berth_host, busybox_image):
+    spec = {"name": "job", "image": busybox_image, "command": "echo hello-from-job", "detach": False,
+            "output_logs": True, "cleanup": True, "network_mode": "none"}
+    rc, out = berth_host.apply(request("container", spec))
+    assert rc == 0, out
+    assert out["status"] == 0 and "hello-from-job" in out["resource"]["Output"]
+    assert containers(berth_host) == []
+    rc, out = berth_host.apply(request("container", {**spec, "command": "sh -c 'exit 3'"}))
+    assert rc == 1 and "status 3" in out["error"]["message"]
