@@ -342,22 +342,41 @@ class _NeedsSlowPath(Exception):
 
 class _Gate:
     """Sits between the tar parser and GNU tar: bytes read by the parser are passed on to tar
-    only once the entry they belong to has been validated (or dropped, for whiteouts)."""
+    only once the entry they belong to has been validated (or dropped, for whiteouts). Reads
+    the source in large chunks and serves the parser's small reads from them."""
 
-    def __init__(self, src: IO[bytes], write: Callable[[bytes], object]) -> None:
+    CHUNK = 1 << 20
+
+    def __init__(self, src: IO[bytes], write: Callable[[memoryview], object]) -> None:
+        from collections import deque
+
         self.src = src
         self.write = write
-        self.buf = bytearray()
-        self.cursor = 0  # absolute stream position of buf[0]
+        self.chunks: deque[tuple[int, bytes]] = deque()  # (absolute start, data)
+        self.end = 0  # bytes fetched from src
+        self.served = 0  # bytes handed to the parser
+        self.cursor = 0  # bytes decided (forwarded or dropped)
         self.approved_end = 0
         self.forward = True
 
     def read(self, n: int = -1) -> bytes:
-        b = self.src.read(n)
-        if b:
-            self.buf += b
+        if self.served >= self.end:
+            b = self.src.read(self.CHUNK)
+            if not b:
+                return b""
+            self.chunks.append((self.end, b))
+            self.end += len(b)
             self._flush()
-        return b
+        if n is None or n < 0:
+            n = self.end - self.served
+        for start, b in self.chunks:
+            if start <= self.served < start + len(b):
+                off = self.served - start
+                out = b[off:off + n]
+                self.served += len(out)
+                self._trim()
+                return out
+        raise AssertionError("gate: served position lost")
 
     def readable(self) -> bool:
         return True
@@ -370,12 +389,30 @@ class _Gate:
         self._flush()
 
     def _flush(self) -> None:
-        n = min(self.approved_end - self.cursor, len(self.buf))
-        if n > 0:
-            if self.forward:
-                self.write(bytes(self.buf[:n]))
-            del self.buf[:n]
-            self.cursor += n
+        stop = min(self.approved_end, self.end)
+        for start, b in self.chunks:
+            if self.cursor >= stop:
+                break
+            if start + len(b) <= self.cursor:
+                continue
+            lo = self.cursor - start
+            hi = min(stop, start + len(b)) - start
+            if self.forward and hi > lo:
+                self.write(memoryview(b)[lo:hi])
+            self.cursor = start + hi
+        self._trim()
+
+    def _trim(self) -> None:
+        while self.chunks:
+            start, b = self.chunks[0]
+            if start + len(b) <= min(self.cursor, self.served):
+                self.chunks.popleft()
+            else:
+                break
+
+    def discard_rest(self) -> None:
+        self.chunks.clear()
+        self.cursor = self.served = self.end
 
 
 def _gnu_tar() -> str | None:
@@ -386,6 +423,7 @@ def _gnu_tar() -> str | None:
     return shutil.which("tar")
 
 
+_TAR_BUFSIZE = 10240  # tarfile stream buffer: larger makes header reads copy more
 _TAR_FLAGS = ["--numeric-owner", "--same-owner", "--same-permissions", "--delay-directory-restore",
               "--xattrs", "--xattrs-include=*", f"--xattrs-exclude={OPAQUE_XATTR.rsplit('.', 1)[0]}.*"]
 
@@ -398,15 +436,36 @@ def _unpack_with_tar(tar: str, stream: IO[bytes], dest: Path) -> int:
 
     err = tempfile.TemporaryFile()
     proc = subprocess.Popen([tar, "-x", "-f", "-", "-C", str(dest), *_TAR_FLAGS], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=err)
+                            stdout=subprocess.DEVNULL, stderr=err, bufsize=0)
     assert proc.stdin is not None
     pipe = proc.stdin
+    fd = pipe.fileno()
 
-    def write(b: bytes) -> None:
+    pending: list[memoryview] = []
+    pending_len = 0
+
+    def flush_pending() -> None:
+        nonlocal pending, pending_len
+        views = pending
+        pending, pending_len = [], 0
         try:
-            pipe.write(b)
+            while views:
+                n = os.writev(fd, views)
+                while views and n >= len(views[0]):
+                    n -= len(views[0])
+                    views.pop(0)
+                if views and n:
+                    views[0] = views[0][n:]
         except BrokenPipeError:
             raise LayerError(f"tar failed: {_tar_err(err)}") from None
+
+    def write(b: memoryview | bytes) -> None:
+        # batch the many small header/data pieces into few large writes
+        nonlocal pending_len
+        pending.append(memoryview(b))
+        pending_len += len(b)
+        if pending_len >= (1 << 20) or len(pending) >= 512:
+            flush_pending()
 
     gate = _Gate(stream, write)
     state: dict[str, str] = {}
@@ -428,7 +487,7 @@ def _unpack_with_tar(tar: str, stream: IO[bytes], dest: Path) -> int:
 
     try:
         try:
-            tf = tarfile.open(fileobj=gate, mode="r|", errorlevel=2, bufsize=1 << 20)  # type: ignore[call-overload]
+            tf = tarfile.open(fileobj=gate, mode="r|", errorlevel=2, bufsize=_TAR_BUFSIZE)  # type: ignore[call-overload]
             prev_forward = True
             while True:
                 ti = tf.next()
@@ -486,8 +545,9 @@ def _unpack_with_tar(tar: str, stream: IO[bytes], dest: Path) -> int:
             gate.approve(max(tf.offset, gate.approved_end), prev_forward)  # the last entry's data
         except tarfile.TarError as e:
             raise LayerError(f"corrupt layer tar: {e}") from None
-        gate.buf.clear()
+        gate.discard_rest()
         write(b"\0" * 1024)
+        flush_pending()
         pipe.close()
         rc = proc.wait()
         if rc != 0:
