@@ -114,8 +114,11 @@ class Engine(object):
         if error.get("type") == "api_mismatch" and HOST_ROLE not in msg:
             msg = "%s (engine %s %s): %s" % (msg, self.path, self._where(), self._upgrade_hint())
         extra = dict(rc=rc, error_type=error.get("type"))
-        if error.get("field") is not None:
-            extra["field"] = error.get("field")
+        field = error.get("field")
+        if isinstance(field, str) and field.startswith("spec."):
+            field = field[len("spec."):]  # the option as the user wrote it (`ipam_config.0.subnet`)
+        if field is not None:
+            extra["field"] = field
         if error.get("value") is not None:
             extra["value"] = error.get("value")
         self.module.fail_json(msg=msg, **extra)

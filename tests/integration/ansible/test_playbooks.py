@@ -40,7 +40,8 @@ def ok(result: PlayResult, changed: int | None = None) -> dict[str, int]:
 
 @pytest.mark.requires(*ENGINE)
 @pytest.mark.parametrize("playbook", [
-    "smoke.yml",
+    "network_volume.yml",
+    "image.yml",
 ])
 def test_playbook(ansible_run: AnsibleRun, playbook: str) -> None:
     ok(ansible_run.play(playbook))
