@@ -41,3 +41,20 @@ def test_image_bad_input(berth_host, busybox_image):
             "options.operation", snap)
     rc, out = berth_host.apply(request("image", {"name": "ghost/image"}, options={"operation": "push"}))
     assert rc == 1 and out["error"]["field"] == "spec.name"
+
+
+def test_image_build_and_export(berth_host, busybox_image, tmp_path):
+    ctxdir = tmp_path / "ctx"
+    ctxdir.mkdir()
+    (ctxdir / "Dockerfile").write_text(f"FROM {busybox_image}\nARG FLAVOUR=plain\nLABEL flavour=$FLAVOUR\n")
+    spec = {"name": "apply/built", "tag": "1", "path": str(ctxdir), "args": {"FLAVOUR": "spicy"}}
+    r = converge(berth_host, request("image", spec, options={"operation": "build"}))
+    assert r["actions"] == ["built docker.io/apply/built:1"]
+    assert r["resource"]["Config"]["Labels"]["flavour"] == "spicy"
+    r = converge(berth_host, request("image", {"name": "apply/built", "tag": "2", "source": "build",
+                                               "build": {"path": str(ctxdir)}}))
+    assert r["actions"] == ["built docker.io/apply/built:2"]
+    archive = tmp_path / "out.tar"
+    r = converge(berth_host, request("image", {"names": ["apply/built:1"], "path": str(archive)},
+                                     options={"operation": "export"}))
+    assert r["actions"] == [f"exported {archive}"] and archive.stat().st_size > 0
