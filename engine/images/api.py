@@ -224,3 +224,41 @@ def logout(ctx: Context, registry: str | None) -> bool:
     from engine.images.registry.auth import remove_credentials
 
     return remove_credentials(ctx, normalise_registry(registry))
+
+
+# ---------------------------------------------------------------------------- archives
+
+
+def save(ctx: Context, refs: list[str], path: str | Path | BinaryIO) -> list[str]:
+    """`docker save` format (also an OCI layout) to a file path (written atomically) or a
+    binary stream. Returns the image IDs saved."""
+    import os
+
+    from engine.images.archive import check_output_target
+    from engine.images.archive import save as _save
+
+    if not isinstance(path, (str, Path)):
+        return _save(ctx, list(refs), path)
+    check_output_target(str(path))
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.berth-{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            ids = _save(ctx, list(refs), f)
+        tmp.replace(p)
+        return ids
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def load(ctx: Context, src: str | Path | BinaryIO) -> list[str]:
+    """Load a docker-save or OCI archive. Returns the loaded names: familiar tags, or the
+    image ID for an untagged image."""
+    from engine.images.archive import load as _load
+
+    loaded = _load(ctx, Path(src) if isinstance(src, str) else src)
+    out: list[str] = []
+    for image_id, tags in loaded:
+        out.extend(tags or [image_id])
+    return out

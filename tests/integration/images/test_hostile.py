@@ -61,3 +61,24 @@ def test_flaky_blob_resumes_with_range(berth_host, hostile_registry):
     assert hostile_registry.range_requests > n
     info = berth_host.json("image", "inspect", f"{hostile_registry.host}/flaky/img:latest")[0]
     assert info["Id"]
+
+
+def test_index_platform_selection(berth_host, hostile_registry):
+    from engine.images.store import host_platform
+
+    ref = f"{hostile_registry.host}/multi/img:latest"
+    host_arch = host_platform()["architecture"]
+    if host_arch in ("amd64", "arm64"):
+        berth_host.run("pull", "-q", ref)
+        assert berth_host.json("image", "inspect", ref)[0]["Architecture"] == host_arch
+    berth_host.run("pull", "-q", "--platform", "linux/arm64", ref)
+    info = berth_host.json("image", "inspect", ref)[0]
+    assert (info["Architecture"], info["Variant"]) == ("arm64", "v8")
+    layer = berth_host.root / "layers" / info["RootFS"]["Layers"][0][7:]
+    assert (layer / "arch").read_text() == "arm64\n"
+    # the repo digest is the index's
+    assert info["RepoDigests"][0].endswith(
+        "@sha256:" + __import__("hashlib").sha256(hostile_registry.multi_index).hexdigest())
+    p = berth_host.run("pull", "--platform", "linux/s390x", ref, check=False)
+    assert p.returncode == 1
+    assert "no matching manifest for linux/s390x" in p.stderr and "linux/arm64/v8" in p.stderr

@@ -212,3 +212,35 @@ def test_layer_dirs_work_as_overlay_lowerdirs(berth_host, skopeo_pushed, tmp_pat
         assert (mnt / "etc" / "passwd").exists() and (mnt / "bin" / "busybox").exists()
     finally:
         subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_registry_mirror_for_docker_hub(berth_host, busybox_image, open_registry, tmp_path):
+    berth_host.run("tag", busybox_image, f"{open_registry.host}/library/mirrortest:1")
+    berth_host.run("push", "-q", f"{open_registry.host}/library/mirrortest:1")
+    from tests.fixtures.host import BerthHost
+
+    other = BerthHost(tmp_path / "mirrored")
+    other.write_config(f'registry_mirrors = ["http://{open_registry.host}"]\n')
+    try:
+        other.run("pull", "-q", "mirrortest:1")
+        info = other.json("image", "inspect", "mirrortest:1")[0]
+        assert info["RepoTags"] == ["mirrortest:1"]
+        assert info["RepoDigests"][0].startswith("mirrortest@sha256:")
+        assert info["Id"] == berth_host.json("image", "inspect", busybox_image)[0]["Id"]
+    finally:
+        other.teardown()
+
+
+def test_docker_schema2_manifest(berth_host, skopeo_pushed, open_registry):
+    _ref, oci = skopeo_pushed
+    ref = f"{open_registry.host}/interop/v2s2:1"
+    skopeo("copy", "--dest-tls-verify=false", "--format", "v2s2", f"oci:{oci}:latest", f"docker://{ref}")
+    berth_host.run("pull", "-q", ref)
+    info = berth_host.json("image", "inspect", ref)[0]
+    assert info["Descriptor"]["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    want = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{ref}").stdout)["Digest"]
+    assert info["Descriptor"]["digest"] == want
+    # pushed elsewhere by Berth, the manifest (and so the digest) is unchanged
+    again = f"{open_registry.host}/interop/v2s2-copy:1"
+    berth_host.run("tag", ref, again)
+    assert berth_host.json("push", "--format", "json", again)["Digest"] == want
