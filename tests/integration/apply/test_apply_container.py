@@ -73,6 +73,22 @@ def test_new_image_behind_same_tag_recreates(berth_host, busybox_image, busybox_
     r = converge(berth_host, request("container", spec))
     assert r["actions"] == ["recreated", "started"] and "image" in r["diff"]["after"]
     assert r["resource"]["Image"] != old["Image"] and r["resource"]["Id"] != old["Id"]
+    # container_exec through kind exec
+    rc, out = berth_host.apply(request("exec", {"container": "follower", "argv": ["sh", "-c", "echo $REBUILT; exit 4"]}))
+    assert rc == 0 and out["rc"] == 4 and out["stdout"] == "1" and out["changed"], out
+    rc, out = berth_host.apply(request("exec", {"container": "follower", "command": "echo hi"}, check=True))
+    assert rc == 0 and out["actions"] == ["executed"] and "stdout" not in out
+
+
+def test_healthy_state_and_host_info(berth_host, busybox_image):
+    spec = {"name": "doc", "image": busybox_image, "command": "sleep 300", "network_mode": "none",
+            "healthcheck": {"test": "true", "interval": "1s", "start_period": "1s"}, "healthy_wait_timeout": 60}
+    r = converge(berth_host, request("container", spec, "healthy"))
+    assert r["actions"] == ["created", "started"]
+    assert r["resource"]["State"]["Health"]["Status"] == "healthy"
+    rc, out = berth_host.apply(request("info", {"type": "host", "containers": True}))
+    assert rc == 0 and out["host_info"]["ContainersRunning"] == 1
+    assert [c["Name"] for c in out["containers"]] == ["/doc"]
 
 
 def test_detach_false_returns_status_and_logs(berth_host, busybox_image):
@@ -82,5 +98,12 @@ def test_detach_false_returns_status_and_logs(berth_host, busybox_image):
     assert rc == 0, out
     assert out["status"] == 0 and "hello-from-job" in out["resource"]["Output"]
     assert containers(berth_host) == []
+    # without cleanup the exited container stays; prune removes it (check mode first)
+    rc, out = berth_host.apply(request("container", {**spec, "cleanup": False}))
+    assert rc == 0 and len(containers(berth_host)) == 1
+    rc, out = berth_host.apply(request("prune", {"containers": True}, check=True))
+    assert rc == 0 and out["changed"] and len(out["containers"]) == 1 and len(containers(berth_host)) == 1
+    rc, out = berth_host.apply(request("prune", {"containers": True}))
+    assert rc == 0 and out["changed"] and containers(berth_host) == []
     rc, out = berth_host.apply(request("container", {**spec, "command": "sh -c 'exit 3'"}))
     assert rc == 1 and "status 3" in out["error"]["message"]
