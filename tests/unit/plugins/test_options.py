@@ -124,7 +124,7 @@ def test_every_option_is_known_to_the_engine(module: str) -> None:
     stem, schema = _schema_for(module)
     known = set(schema.get("properties", {}))
     renamed = {"image_info": {"name": "names"}}.get(module, {})
-    for name, o in argument_spec(module)["argument_spec"].items():
+    for name in argument_spec(module)["argument_spec"]:
         if name in ENGINE_OPTIONS or name == "state":
             continue
         assert renamed.get(name, name) in known, f"{module}: option {name} unknown to engine schema {stem}"
