@@ -551,8 +551,9 @@ class ImageStore:
                                f"in multiple repositories", field="image")
             if users:
                 if not force:
-                    raise Conflict(f"conflict: unable to remove image {name_or_id!r} ({img.short_id}): it is used by "
-                                   f"container(s) {', '.join(users)}", field="image")
+                    raise Conflict(f"conflict: unable to remove repository reference {name_or_id!r} (must force) - "
+                                   f"container {', '.join(users)} is using its referenced image {img.short_id}",
+                                   field="image")
                 # forced: untag, keep the content the containers still use
                 for t in tags:
                     events.append({"Untagged": refmod.parse(t).familiar()})

@@ -141,3 +141,22 @@ def test_info_and_version(berth_host, busybox_image):
     assert "Server Version" in berth_host.run("info").stdout
     v = berth_host.json("version", "--format", "json")
     assert v["Version"] and v["ApiVersion"] == 1
+
+
+def test_rmi_refuses_image_used_by_container(berth_host, busybox_image):
+    image_id = berth_host.json("image", "inspect", busybox_image)[0]["Id"]
+    berth_host.run("create", "--name", "user-of-image", busybox_image, "true")
+    p = berth_host.run("rmi", busybox_image, check=False)
+    assert p.returncode == 1 and "user-of-image" in p.stderr and "must force" in p.stderr
+    assert berth_host.json("image", "inspect", busybox_image)[0]["Id"] == image_id
+    # prune -a keeps it too
+    berth_host.run("image", "prune", "-a", "-f")
+    assert berth_host.json("image", "inspect", image_id)[0]["Id"] == image_id
+    # forced: untagged, content kept for the container
+    assert berth_host.run("rmi", "-f", busybox_image).stdout.strip() == "Untagged: berth-test/busybox:latest"
+    info = berth_host.json("image", "inspect", image_id)[0]
+    assert info["RepoTags"] == [] and all(
+        (berth_host.root / "layers" / d[7:]).is_dir() for d in info["RootFS"]["Layers"])
+    berth_host.run("rm", "-f", "user-of-image")
+    berth_host.run("image", "prune", "-f")
+    assert berth_host.run("images", "-q").stdout.strip() == ""
