@@ -80,7 +80,7 @@ def create(ctx: Context, name: str | None, body: dict[str, Any], warnings: list[
         "ExecIDs": None,
         "HostConfig": hc,
         "GraphDriver": {"Name": "overlay", "Data": {
-            "LowerDir": ":".join(str(p) for p in image.layer_dirs()),
+            "LowerDir": ":".join([str(d / "init"), *(str(p) for p in image.layer_dirs())]),
             "UpperDir": str(d / "upper"), "WorkDir": str(d / "work"), "MergedDir": str(d / "merged")}},
         "Mounts": [],
         "Config": cfg,
@@ -181,7 +181,8 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
     mounted = net_done = created = False
     try:
         rootfs.umount(merged)
-        rootfs.mount_overlay([str(p) for p in image.layer_dirs()], d / "upper", d / "work", merged)
+        rootfs.mount_overlay([str(p) for p in image.layer_dirs()], d / "upper", d / "work", merged,
+                             init=rootfs.make_init_layer(d / "init"))
         mounted = True
         volume_paths: dict[str, str] = {}
         for m in rec.get("Mounts") or []:

@@ -38,7 +38,8 @@ def mounted(ctx: Context, ref: str) -> Iterator[tuple[dict[str, Any], Path]]:
     with locked(ctx, f"container-{cid}"):
         image = deps.resolve_image(ctx, rec["Image"])
         d = store.cdir(ctx, cid)
-        rootfs.mount_overlay([str(p) for p in image.layer_dirs()], d / "upper", d / "work", merged)
+        rootfs.mount_overlay([str(p) for p in image.layer_dirs()], d / "upper", d / "work", merged,
+                             init=rootfs.make_init_layer(d / "init"))
         try:
             yield rec, merged
         finally:
@@ -126,7 +127,7 @@ def diff(ctx: Context, ref: str) -> list[tuple[str, str]]:
     cid = store.resolve_id(ctx, ref)
     rec = store.load(ctx, cid)
     upper = store.cdir(ctx, cid) / "upper"
-    lowers = [Path(p) for p in deps.resolve_image(ctx, rec["Image"]).layer_dirs()]
+    lowers = [store.cdir(ctx, cid) / "init", *(Path(p) for p in deps.resolve_image(ctx, rec["Image"]).layer_dirs())]
     out: dict[str, str] = {}
 
     def in_lower(rel: str) -> bool:

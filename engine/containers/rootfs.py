@@ -34,7 +34,25 @@ def is_mounted(path: str | os.PathLike[str]) -> bool:
     return False
 
 
-def mount_overlay(lower: list[str], upper: Path, work: Path, target: Path) -> None:
+# Mount points the runtime needs in every container. They live in a per-container "init" layer
+# (like Docker's <id>-init) between the image and the upper dir, so runc does not create them in
+# the upper dir, and `diff`/`commit` do not see them.
+INIT_DIRS = ["proc", "sys", "dev", "dev/pts", "dev/shm", "dev/mqueue", "etc"]
+INIT_FILES = ["etc/hosts", "etc/hostname", "etc/resolv.conf", ".dockerenv"]
+
+
+def make_init_layer(path: Path) -> Path:
+    if (path / ".dockerenv").exists():
+        return path
+    for d in INIT_DIRS:
+        (path / d).mkdir(parents=True, exist_ok=True, mode=0o755)
+    for f in INIT_FILES:
+        (path / f).touch(mode=0o644)
+    return path
+
+
+def mount_overlay(lower: list[str], upper: Path, work: Path, target: Path, init: Path | None = None) -> None:
+    """Overlay `lower` (top-most first), below `init` when given, under `upper` on `target`."""
     upper.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     target.mkdir(parents=True, exist_ok=True)
@@ -46,6 +64,8 @@ def mount_overlay(lower: list[str], upper: Path, work: Path, target: Path) -> No
     if len(lower) == 1:
         base = os.path.dirname(os.path.abspath(lower[0]))
     rel = [os.path.relpath(os.path.abspath(p), base) for p in lower]
+    if init is not None:
+        rel.insert(0, str(init))
     opts = f"lowerdir={':'.join(rel)},upperdir={upper},workdir={work}"
     if len(opts) >= os.sysconf("SC_PAGESIZE"):
         raise RuntimeFailure(f"overlay: {len(lower)} layers give mount options longer than a page "

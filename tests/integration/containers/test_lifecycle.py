@@ -1,0 +1,187 @@
+"""run/create/start/stop/kill/rm/wait/logs/exec/ps/inspect on real runc + conmon."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+
+import pytest
+
+from tests.integration.containers.conftest import inspect, leftovers, wait_for
+
+pytestmark = pytest.mark.requires("root", "runc", "conmon", "overlay", "busybox")
+NONE = ("--network", "none")
+
+
+def test_foreground_exit_code_and_streams(berth_host, busybox_image):
+    p = berth_host.run("run", "--rm", *NONE, busybox_image, "sh", "-c", "echo out; echo err >&2; exit 3",
+                       check=False)
+    assert p.returncode == 3
+    assert p.stdout == "out\n" and p.stderr == "err\n"
+    assert berth_host.run("ps", "-aq").stdout == ""
+    assert leftovers(berth_host) == []
+
+
+def test_signal_exit_code(berth_host, busybox_image):
+    # PID 1 ignores signals it has no handler for, so run the shell under --init (tini)
+    p = berth_host.run("run", *NONE, "--init", "--name", "ss", busybox_image, "sh", "-c", "kill -USR1 $$",
+                       check=False)
+    assert p.returncode == 128 + signal.SIGUSR1
+    st = inspect(berth_host, "ss")["State"]
+    assert st["Status"] == "exited" and st["ExitCode"] == 138 and st["FinishedAt"] > st["StartedAt"]
+
+
+def test_detached_lifecycle(berth_host, busybox_image):
+    cid = berth_host.run("run", "-d", *NONE, "--name", "web", "-l", "tier=front", busybox_image,
+                         "sh", "-c", "echo started; echo warn >&2; exec sleep 600").stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", cid)
+    d = inspect(berth_host, cid[:10])  # a unique prefix selects it
+    assert d["Id"] == cid and d["Name"] == "/web" and d["State"]["Running"] and d["State"]["Pid"] > 0
+    assert d["Config"]["Labels"]["tier"] == "front" and d["Image"].startswith("sha256:")
+    assert d["HostConfig"]["NetworkMode"] == "none" and d["RestartCount"] == 0
+    for key in ("Created", "Path", "Args", "GraphDriver", "Mounts", "NetworkSettings", "LogPath"):
+        assert key in d
+    wait_for(lambda: "started" in berth_host.run("logs", "web").stdout)
+    logs = berth_host.run("logs", "web")
+    assert logs.stdout == "started\n" and logs.stderr == "warn\n"
+    last = berth_host.run("logs", "--tail", "1", "-t", "web")
+    assert last.stdout == "" and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:]{8}\.\d{9}Z warn\n", last.stderr)
+    # ps and its filters
+    assert berth_host.run("ps", "-q").stdout.split() == [cid[:12]]
+    assert berth_host.run("ps", "-q", "--filter", "label=tier=front").stdout.split() == [cid[:12]]
+    assert berth_host.run("ps", "-q", "--filter", "name=nomatch").stdout == ""
+    assert berth_host.run("ps", "-q", "--filter", "status=running", "--filter", f"ancestor={busybox_image}"
+                          ).stdout.split() == [cid[:12]]
+    assert "web" in berth_host.run("ps").stdout
+    rows = berth_host.json("ps", "--format", "json")
+    assert rows[0]["Id"] == cid
+    # the monitor survives the berth process that started it: a fresh CLI still sees it running
+    assert inspect(berth_host, "web")["State"]["Running"]
+    # a second container cannot take the name
+    p = berth_host.run("run", "-d", *NONE, "--name", "web", busybox_image, "true", check=False)
+    assert p.returncode != 0 and "already in use" in p.stderr
+    # rm refuses a running container without -f
+    p = berth_host.run("rm", "web", check=False)
+    assert p.returncode != 0 and "running" in p.stderr
+    # sleep as PID 1 ignores SIGTERM: stop escalates to SIGKILL after -t
+    berth_host.run("stop", "-t", "1", "web")
+    st = inspect(berth_host, "web")["State"]
+    assert (st["Status"], st["ExitCode"], st["Running"]) == ("exited", 137, False)
+    assert berth_host.run("wait", "web").stdout.strip() == "137"
+    # the writable layer survives stop/start
+    berth_host.run("start", "web")
+    berth_host.run("exec", "web", "sh", "-c", "echo kept > /data.txt")
+    berth_host.run("restart", "-t", "0", "web")
+    assert berth_host.run("exec", "web", "cat", "/data.txt").stdout == "kept\n"
+    berth_host.run("rename", "web", "web2")
+    assert inspect(berth_host, "web2")["Id"] == cid
+    berth_host.run("rm", "-f", "web2")
+    assert berth_host.run("ps", "-aq").stdout == ""
+    assert leftovers(berth_host) == []
+
+
+def test_stop_signal_trap_exits_cleanly(berth_host, busybox_image):
+    berth_host.run("run", "-d", *NONE, "--name", "tt", "--stop-signal", "USR2", busybox_image, "sh", "-c",
+                   "trap 'exit 42' USR2; while true; do sleep 0.1; done")
+    berth_host.run("stop", "tt")
+    assert inspect(berth_host, "tt")["State"]["ExitCode"] == 42
+
+
+def test_kill_with_signal_and_wait(berth_host, busybox_image):
+    berth_host.run("run", "-d", *NONE, "--name", "kk", busybox_image, "sh", "-c",
+                   "trap 'exit 5' HUP; while true; do sleep 0.1; done")
+    berth_host.run("kill", "-s", "HUP", "kk")
+    assert berth_host.run("wait", "kk").stdout.strip() == "5"
+    p = berth_host.run("kill", "kk", check=False)
+    assert p.returncode != 0 and "not running" in p.stderr
+
+
+def test_exec_options(berth_host, busybox_image):
+    berth_host.run("run", "-d", *NONE, "--name", "xx", "-e", "A=1", busybox_image, "sleep", "600")
+    assert berth_host.run("exec", "xx", "sh", "-c", "exit 4", check=False).returncode == 4
+    assert berth_host.run("exec", "-e", "B=2", "xx", "sh", "-c", "echo $A$B").stdout == "12\n"
+    assert berth_host.run("exec", "-u", "app", "xx", "id", "-u").stdout == "1000\n"
+    assert berth_host.run("exec", "-w", "/tmp", "xx", "pwd").stdout == "/tmp\n"
+    p = berth_host.run("exec", "xx", "sh", "-c", "echo o; echo e >&2", check=False)
+    assert (p.stdout, p.stderr) == ("o\n", "e\n")
+    berth_host.run("exec", "-d", "xx", "sh", "-c", "echo bg > /tmp/bg")
+    wait_for(lambda: berth_host.run("exec", "xx", "cat", "/tmp/bg", check=False).stdout == "bg\n")
+    p = berth_host.run("exec", "xx", "/nonexistent", check=False)
+    assert p.returncode != 0
+    top = berth_host.run("top", "xx").stdout
+    assert "sleep 600" in top and "PID" in top.splitlines()[0]
+
+
+def test_users_and_workdir(berth_host, busybox_image):
+    out = berth_host.run("run", "--rm", *NONE, "-u", "app", "-w", "/srv/new", busybox_image, "sh", "-c",
+                         "id; pwd").stdout.splitlines()
+    assert out[0].startswith("uid=1000(app) gid=1000(app)") and "1001(appextra)" in out[0]
+    assert out[1] == "/srv/new"
+    assert berth_host.run("run", "--rm", *NONE, "-u", "4242:4243", busybox_image, "sh", "-c",
+                          "id -u; id -g").stdout.split() == ["4242", "4243"]
+    p = berth_host.run("run", "--rm", *NONE, "-u", "ghost", busybox_image, "true", check=False)
+    assert p.returncode != 0 and "ghost" in p.stderr and "User" in p.stderr
+    assert berth_host.run("ps", "-aq").stdout == ""
+
+
+def test_env_hostname_entrypoint(berth_host, busybox_image):
+    out = berth_host.run("run", "--rm", *NONE, "-h", "myhost", "-e", "FOO=bar", "--entrypoint", "sh",
+                         busybox_image, "-c", "hostname; cat /etc/hostname; echo $FOO; echo $PATH").stdout.split()
+    assert out[:3] == ["myhost", "myhost", "bar"] and "/bin" in out[3]
+
+
+def test_pause_unpause_update(berth_host, busybox_image):
+    berth_host.run("run", "-d", *NONE, "--name", "pp", "-m", "64m", busybox_image, "sleep", "600")
+    berth_host.run("pause", "pp")
+    assert inspect(berth_host, "pp")["State"]["Status"] == "paused"
+    assert "Paused" in berth_host.run("ps").stdout
+    berth_host.run("unpause", "pp")
+    assert inspect(berth_host, "pp")["State"]["Status"] == "running"
+    berth_host.run("update", "-m", "96m", "--restart", "on-failure:3", "--pids-limit", "50", "pp")
+    d = inspect(berth_host, "pp")
+    assert d["HostConfig"]["Memory"] == 96 << 20 and d["HostConfig"]["PidsLimit"] == 50
+    assert d["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    stats = berth_host.json("stats", "--no-stream", "--format", "json", "pp")
+    assert stats[0]["Name"] == "pp" and "96MiB" in stats[0]["MemUsage"]
+
+
+def test_cp_diff_export_commit(berth_host, busybox_image, tmp_path):
+    berth_host.run("run", "-d", *NONE, "--name", "ff", busybox_image, "sh", "-c",
+                   "echo hi > /root/new; rm /etc/os-release; exec sleep 600")
+    wait_for(lambda: "A /root/new" in berth_host.run("diff", "ff").stdout)
+    diff = berth_host.run("diff", "ff").stdout.splitlines()
+    assert diff == ["C /etc", "D /etc/os-release", "C /root", "A /root/new"]
+    src = tmp_path / "in.txt"
+    src.write_text("from host")
+    berth_host.run("cp", str(src), "ff:/tmp/")
+    assert berth_host.run("exec", "ff", "cat", "/tmp/in.txt").stdout == "from host"
+    berth_host.run("cp", "ff:/root/new", str(tmp_path / "out.txt"))
+    assert (tmp_path / "out.txt").read_text() == "hi\n"
+    tar = tmp_path / "fs.tar"
+    berth_host.run("export", "-o", str(tar), "ff")
+    names = subprocess.run(["tar", "-tf", str(tar)], capture_output=True, text=True).stdout.split()
+    assert "root/new" in names and "bin/busybox" in names
+    img = berth_host.run("commit", "-c", "CMD [\"cat\", \"/root/new\"]", "ff", "berth-test/committed:1").stdout
+    assert img.startswith("sha256:")
+    assert berth_host.run("run", "--rm", *NONE, "berth-test/committed:1").stdout == "hi\n"
+    # rmi refuses an image a container uses
+    p = berth_host.run("rmi", busybox_image, check=False)
+    assert p.returncode != 0
+
+
+def test_create_then_start_and_bind_mounts(berth_host, busybox_image, tmp_path):
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro/f").write_text("x\n")
+    cid = berth_host.run("create", *NONE, "--name", "cc", "-v", f"{tmp_path}/ro:/ro:ro",
+                         "--mount", f"type=bind,source={tmp_path},target=/rw",
+                         "--tmpfs", "/scratch:size=1m", busybox_image, "sh", "-c",
+                         "cat /ro/f; touch /ro/g 2>/dev/null || echo ro-ok; echo w > /rw/w; "
+                         "grep /scratch /proc/mounts | grep -c tmpfs").stdout.strip()
+    assert inspect(berth_host, "cc")["State"]["Status"] == "created"
+    berth_host.run("start", "cc")
+    assert berth_host.run("wait", "cc").stdout.strip() == "0"
+    assert berth_host.run("logs", "cc").stdout.split() == ["x", "ro-ok", "1"]
+    assert (tmp_path / "w").read_text() == "w\n"
+    mounts = {m["Destination"]: m for m in inspect(berth_host, cid)["Mounts"]}
+    assert mounts["/ro"]["RW"] is False and mounts["/rw"]["Type"] == "bind"
