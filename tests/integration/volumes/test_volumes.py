@@ -1,0 +1,91 @@
+"""Volumes end to end through the real `berth` CLI (runc, overlayfs, mounts)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tarfile
+
+import pytest
+
+from tests.fixtures.images import import_into
+
+pytestmark = pytest.mark.requires("root", "runc", "conmon", "busybox", "overlay")
+
+
+@pytest.fixture
+def owned_image(berth_host, busybox_rootfs, tmp_path) -> str:
+    """busybox plus /data (1234:5678, 0750) holding seed.txt (1234:5678, 0640) and a symlink."""
+    tar = tmp_path / "owned.tar"
+    shutil.copy(busybox_rootfs, tar)
+    with tarfile.open(tar, "a") as tf:
+        d = tarfile.TarInfo("data")
+        d.type, d.mode, d.uid, d.gid = tarfile.DIRTYPE, 0o750, 1234, 5678
+        tf.addfile(d)
+        f = tarfile.TarInfo("data/seed.txt")
+        body = b"from the image\n"
+        f.size, f.mode, f.uid, f.gid = len(body), 0o640, 1234, 5678
+        tf.addfile(f, io.BytesIO(body))
+        s = tarfile.TarInfo("data/link")
+        s.type, s.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tf.addfile(s)
+    return import_into(berth_host, tar, "berth-test/owned:latest", ['CMD ["sh"]'])
+
+
+def test_data_survives_recreate_and_readonly(berth_host, busybox_image):
+    h = berth_host
+    h.run("run", "--name", "w1", "-v", "keep:/data", busybox_image, "sh", "-c", "echo persisted > /data/f")
+    h.run("rm", "w1")
+    assert h.run("run", "--rm", "-v", "keep:/data", busybox_image, "cat", "/data/f").stdout == "persisted\n"
+    p = h.run("run", "--rm", "-v", "keep:/data:ro", busybox_image, "sh", "-c", "echo x > /data/g", check=False)
+    assert p.returncode != 0 and "Read-only" in p.stderr + p.stdout
+    vol = h.json("volume", "inspect", "keep")[0]
+    assert not os.path.exists(os.path.join(vol["Mountpoint"], "g"))
+
+
+def test_copy_up_keeps_owners_and_modes(berth_host, owned_image):
+    h = berth_host
+    out = h.run("run", "--rm", "-v", "cu:/data", owned_image, "stat", "-c", "%u:%g %a %n",
+                "/data", "/data/seed.txt").stdout.splitlines()
+    assert out == ["1234:5678 750 /data", "1234:5678 640 /data/seed.txt"]
+    mp = h.json("volume", "inspect", "cu")[0]["Mountpoint"]
+    st = os.lstat(os.path.join(mp, "seed.txt"))
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1234, 5678, 0o640)
+    assert os.readlink(os.path.join(mp, "link")) == "/etc/passwd"  # copied as a link, never followed
+    # a volume that has content is not overwritten; nocopy leaves a new one empty
+    h.run("run", "--rm", "-v", "cu:/data", owned_image, "sh", "-c", "echo mine > /data/seed.txt")
+    assert h.run("run", "--rm", "-v", "cu:/data", owned_image, "cat", "/data/seed.txt").stdout == "mine\n"
+    out = h.run("run", "--rm", "--mount", "type=volume,src=nc,dst=/data,volume-nocopy", owned_image,
+                "ls", "-A", "/data").stdout
+    assert out == ""
+
+
+def test_in_use_removal_refused_and_rm_v_removes_anonymous_only(berth_host, busybox_image):
+    h = berth_host
+    cid = h.run("create", "--name", "user1", "-v", "named:/n", "-v", "/anon", busybox_image, "sleep", "1").stdout.strip()
+    mounts = h.json("inspect", cid)[0]["Mounts"]
+    anon = next(m["Name"] for m in mounts if m["Destination"] == "/anon")
+    p = h.run("volume", "rm", "named", check=False)
+    assert p.returncode != 0 and "user1" in p.stderr
+    assert "named" in h.run("volume", "ls", "-q").stdout.split()
+    h.run("rm", "-v", "user1")
+    names = h.run("volume", "ls", "-q").stdout.split()
+    assert "named" in names and anon not in names
+    h.run("volume", "rm", "named")
+    assert "named" not in h.run("volume", "ls", "-q").stdout.split()
+
+
+def test_option_volume_tmpfs_is_mounted_while_used(berth_host, busybox_image):
+    h = berth_host
+    h.run("volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=2m", "--label", "k=v", "tv")
+    out = h.run("run", "--rm", "-v", "tv:/t", busybox_image, "sh", "-c", "grep ' /t ' /proc/mounts").stdout
+    assert out.startswith("tmpfs /t tmpfs") and "size=2048k" in out
+    mp = h.json("volume", "inspect", "tv")[0]["Mountpoint"]
+    assert mp not in open("/proc/self/mountinfo").read()
+    ls = [json.loads(x) for x in h.run("volume", "ls", "--format", "json").stdout.splitlines()]
+    assert [v["Labels"] for v in ls if v["Name"] == "tv"] == ["k=v"]
+    h.run("volume", "create", "spare")
+    assert h.run("volume", "prune", "-f", "-a").stdout.startswith("Deleted Volumes:")
+    assert h.run("volume", "ls", "-q").stdout.split() == []
