@@ -40,8 +40,10 @@ def ok(result: PlayResult, changed: int | None = None) -> dict[str, int]:
 
 @pytest.mark.requires(*ENGINE)
 @pytest.mark.parametrize("playbook", [
+    "container.yml",
     "network_volume.yml",
     "image.yml",
+    "image_archive.yml",
 ])
 def test_playbook(ansible_run: AnsibleRun, playbook: str) -> None:
     ok(ansible_run.play(playbook))
