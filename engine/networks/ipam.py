@@ -88,7 +88,7 @@ def allocate(subnet: str, gateway: str, ip_range: str | None, used: Iterable[str
             raise Conflict(f"address {requested} is already in use on subnet {subnet}", field="ip")
         return str(ip)
     scope = ipaddress.ip_network(ip_range) if ip_range else net
-    for ip in scope.hosts() if scope.prefixlen < 31 else scope:
+    for ip in scope:  # only the subnet's own network/broadcast addresses are reserved
         if ip in (net.network_address, net.broadcast_address) or ip in used_set:
             continue
         return str(ip)
