@@ -72,12 +72,32 @@ def schema_name(kind: str, operation: str) -> str:
     return kind
 
 
+def _lock_name(kind: str, spec: dict[str, Any]) -> str | None:
+    """Two applies of one resource (parallel Pulumi steps) take turns; different ones don't wait."""
+    key = {"container": "name", "network": "name", "volume": "volume_name", "image": "name",
+           "login": "registry_url"}.get(kind)
+    value = spec.get(key or "") or spec.get("name")
+    if not key or not isinstance(value, str):
+        return None
+    return f"apply-{kind}-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in value)[:100]
+
+
 def handle(ctx: Context, req: Any) -> dict[str, Any]:
     env = check_envelope(req)
     from engine.apply import models
 
+    spec = models.validate(schema_name(env["kind"], env["operation"]), env["spec"])
+    name = _lock_name(env["kind"], env["spec"])
+    if name is None:
+        return _dispatch(ctx, env, spec)
+    from engine.util.lock import locked
+
+    with locked(ctx, name, shared=env["check"]):
+        return _dispatch(ctx, env, spec)
+
+
+def _dispatch(ctx: Context, env: dict[str, Any], spec: Any) -> dict[str, Any]:
     kind, state, check = env["kind"], env["state"], env["check"]
-    spec = models.validate(schema_name(kind, env["operation"]), env["spec"])
     if kind == "container":
         from engine.apply.container import reconcile
         from engine.apply.edge import ContainerEdge

@@ -101,3 +101,24 @@ def test_cli_schema(capsys):
     assert main(["schema"]) == 0
     assert "image_pull" in capsys.readouterr().out.split()
     assert main(["schema", "nope"]) == 2
+
+
+def test_docs_list_every_container_option():
+    """docs/apply.md is the contract E2 and G build against: every option row must be there."""
+    from pathlib import Path
+
+    from engine.apply import container_options as co
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "apply.md").read_text()
+    missing = [o.name for o in co.OPTIONS if f"| `{o.name}` |" not in text]
+    assert missing == []
+    missing = [b for b in co.BEHAVIOUR if f"`{b}`" not in text]
+    assert missing == []
+
+
+def test_concurrent_applies_of_one_resource_take_turns(tmp_path):
+    from engine.apply.run import _lock_name
+
+    assert _lock_name("container", {"name": "web/../x"}) == "apply-container-web_.._x"
+    assert _lock_name("volume", {"volume_name": "v"}) == "apply-volume-v"
+    assert _lock_name("exec", {"container": "web"}) is None
