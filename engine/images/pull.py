@@ -222,6 +222,9 @@ def _pull(ctx: Context, store: ImageStore, client: RegistryClient, ref: refmod.R
             if errs:
                 raise errs[0]
     tags = [str(ref)] if ref.tag and not ref.digest else []
+    cfg_id = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
+    before = store.get(cfg_id)
+    up_to_date = before is not None and (not tags or tags[0] in before.tags)
     img = None
     for attempt in range(3):
         try:
@@ -235,7 +238,7 @@ def _pull(ctx: Context, store: ImageStore, client: RegistryClient, ref: refmod.R
                 _fetch_layer(client, store, ref.path, layers[i], diff_ids[i], prog)
     assert img is not None
     prog.line(f"Digest: {top_digest}")
-    prog.line(f"Status: Downloaded newer image for {ref.familiar()}")
+    prog.line(f"Status: {'Image is up to date' if up_to_date else 'Downloaded newer image'} for {ref.familiar()}")
     return img
 
 

@@ -78,6 +78,7 @@ def test_pull_skopeo_pushed_image(berth_host, skopeo_pushed):
     ref, _oci = skopeo_pushed
     p = berth_host.run("pull", ref)
     assert p.stdout.strip().splitlines()[-1] == ref
+    assert f"Status: Downloaded newer image for {ref}" in p.stdout and "Pull complete" in p.stdout
     info = berth_host.json("image", "inspect", ref)[0]
     assert info["RepoTags"] == [ref]
     assert info["RepoDigests"][0].startswith(ref.rsplit(":", 1)[0] + "@sha256:")
@@ -92,6 +93,8 @@ def test_pull_skopeo_pushed_image(berth_host, skopeo_pushed):
     # a second pull is a no-op that keeps the same image
     again = berth_host.json("pull", "--format", "json", ref)
     assert again["Id"] == info["Id"]
+    out = berth_host.run("pull", ref).stdout
+    assert "Already exists" in out and f"Status: Image is up to date for {ref}" in out
     # pull by digest works and verifies
     digest = info["RepoDigests"][0].split("@")[1]
     berth_host.run("pull", "-q", f"{ref.rsplit(':', 1)[0]}@{digest}")
