@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.sshd import free_port
 from tests.integration.ansible.runner import BERTH, AnsibleRun, PlayResult
 
 ENGINE = ("root", "runc", "conmon", "nft", "overlay", "busybox", "sshd")
@@ -25,6 +26,7 @@ def ansible_run(sshd: Any, berth_host: Any, busybox_image: str, tmp_path: Path) 
         "berth_config": str(berth_host.config),
         "test_image": busybox_image,
         "test_dir": str(tmp_path),
+        "web_port": free_port(),
     })
 
 
@@ -41,6 +43,7 @@ def ok(result: PlayResult, changed: int | None = None) -> dict[str, int]:
 @pytest.mark.requires(*ENGINE)
 @pytest.mark.parametrize("playbook", [
     "container.yml",
+    "container_network.yml",
     "network_volume.yml",
     "image.yml",
     "image_archive.yml",
