@@ -125,6 +125,33 @@ def update_body(desired: dict[str, Any], names: list[str], live: dict) -> dict[s
     return body
 
 
+def network_changes(desired: dict[str, dict], live: dict, mode: str) -> list[tuple[str, str, dict]] | None:
+    """Connect/disconnect steps that bring a container's networks in line without recreating it,
+    or None when only a recreate can (the primary network changes, or host/none/container: mode)."""
+    opt = co.BY_NAME["networks"]
+    primary = co.get_path(live, "HostConfig.NetworkMode") or "bridge"
+    if primary in ("host", "none") or primary.startswith("container:"):
+        return None
+    have_api = opt.live(live)
+    have = opt.canon(have_api, {})
+    want = opt.canon(desired, {})
+    ops: list[tuple[str, str, dict]] = []
+    for name, ep in desired.items():
+        if name not in have:
+            ops.append(("connect", name, ep))
+        elif not opt.matches({name: want[name]}, {name: have[name]}, "allow_more_present"):
+            if name == primary:
+                return None
+            ops += [("disconnect", name, {}), ("connect", name, ep)]
+    if mode == "strict":
+        for name in have:
+            if name not in desired:
+                if name == primary:
+                    return None
+                ops.append(("disconnect", name, {}))
+    return ops
+
+
 def _status(live: dict | None) -> str:
     if not live:
         return "absent"
@@ -191,6 +218,7 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     # ---- compare
     recreate = False
     update_names: list[str] = []
+    net_ops: list[tuple[str, str, dict]] | None = None
     if live is not None:
         if spec.image_comparison == "current-image":
             cur = edge.image(live.get("Image") or "")
@@ -210,6 +238,11 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
                 diff.add("image", live_name, image_ref)
         plan.diff.merge(diff)
         in_place = [x for x in diff.names if x in co.BY_NAME and co.BY_NAME[x].updatable]
+        if "networks" in diff.names:
+            net_ops = network_changes(desired["networks"], live,
+                                      _mode_for("networks", comparisons, co.BY_NAME["networks"].comparison))
+            if net_ops is not None:
+                in_place.append("networks")
         recreate = bool(spec.recreate) or any(x not in in_place for x in diff.names)
         if not recreate:
             update_names = in_place
@@ -253,7 +286,14 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
             edge.remove(live["Id"], force=True, volumes=spec.keep_volumes is False)
         cid = edge.create(name, create_body(image_ref or live["Config"]["Image"], desired))
     elif update_names:
-        edge.update(cid, update_body(desired, update_names, live))
+        resources = [x for x in update_names if x != "networks"]
+        if resources:
+            edge.update(cid, update_body(desired, resources, live))
+        for op, net, ep in net_ops or []:
+            if op == "disconnect":
+                edge.disconnect(cid, net)
+            else:
+                edge.connect(cid, net, ep)
     if start:
         edge.start(cid)
     elif restart:

@@ -148,6 +148,14 @@ class ContainerEdge(ImageEdge):
         return _fn("engine.containers.execs", "exec_run")(
             self.ctx, cid, cmd, env=env, user=user, workdir=workdir, tty=tty, detach=detach, capture=True)
 
+    def connect(self, cid: str, network: str, endpoint: dict[str, Any]) -> None:
+        _fn("engine.networks.api", "connect")(
+            self.ctx, cid, network, aliases=endpoint.get("Aliases"),
+            ip=(endpoint.get("IPAMConfig") or {}).get("IPv4Address"), mac=endpoint.get("MacAddress"))
+
+    def disconnect(self, cid: str, network: str) -> None:
+        _fn("engine.networks.api", "disconnect")(self.ctx, cid, network, force=True)
+
     def list_containers(self) -> list[dict[str, Any]]:
         return _fn(self.API, "list_all")(self.ctx)
 

@@ -59,9 +59,16 @@ def test_container_on_network_with_ports_and_volumes(berth_host, busybox_image, 
         while chunk := s.recv(4096):
             data += chunk
     assert b"hello from berth apply" in data
+    # joining a second network happens in place (same container), and is idempotent
+    converge(berth_host, request("network", {"name": "sidenet", "ipam_config": [{"subnet": "10.93.0.0/24"}]}))
+    two = {**spec, "networks": [*spec["networks"], {"name": "sidenet", "aliases": ["side"]}]}
+    r2 = converge(berth_host, request("container", two))
+    assert r2["actions"] == ["updated"] and r2["resource"]["Id"] == r["resource"]["Id"]
+    assert "sidenet" in r2["resource"]["NetworkSettings"]["Networks"]
     # a different published port recreates; the address stays as asked
     port2 = _free_port()
     r = converge(berth_host, request("container", {**spec, "published_ports": [f"127.0.0.1:{port2}:80"]}))
     assert r["actions"] == ["recreated", "started"] and "published_ports" in r["diff"]["after"]
     converge(berth_host, request("container", {"name": "www", "keep_volumes": False}, "absent"))
     converge(berth_host, request("network", {"name": "appnet"}, "absent"))
+    converge(berth_host, request("network", {"name": "sidenet"}, "absent"))

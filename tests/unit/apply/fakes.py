@@ -101,6 +101,14 @@ class FakeEdge:
         self.calls.append(("update", cid, copy.deepcopy(changes)))
         self._c(cid)["HostConfig"].update(changes)
 
+    def connect(self, cid: str, network: str, endpoint: dict) -> None:
+        self.calls.append(("connect", cid, network))
+        self._c(cid)["NetworkingConfig"].setdefault("EndpointsConfig", {})[network] = copy.deepcopy(endpoint)
+
+    def disconnect(self, cid: str, network: str) -> None:
+        self.calls.append(("disconnect", cid, network))
+        self._c(cid)["NetworkingConfig"]["EndpointsConfig"].pop(network, None)
+
     def wait(self, cid: str) -> int:
         self._c(cid)["State"] = {"Status": "exited", "Running": False, "ExitCode": 0}
         return 0

@@ -104,7 +104,7 @@ def test_option_twice_then_change(option):
     r3 = apply_checked(edge, {option: second})
     assert r3["changed"]
     assert option in r3["diff"]["after"]
-    if co.BY_NAME[option].updatable:
+    if co.BY_NAME[option].updatable or option == "networks":
         assert r3["actions"] == ["updated"] and r3["resource"]["Id"] == cid
     else:
         assert r3["actions"] == ["recreated", "started"] and r3["resource"]["Id"] != cid
@@ -265,3 +265,20 @@ def test_env_file_is_merged_under_env(tmp_path):
     env = next(iter(edge.containers.values()))["Config"]["Env"]
     assert "A=explicit" in env and "B=2" in env
     assert not apply(edge, {"env_file": str(f), "env": {"A": "explicit"}})["changed"]
+
+
+def test_networks_change_in_place_unless_primary():
+    edge = FakeEdge()
+    cid = apply(edge, {"networks": [{"name": "front"}]})["resource"]["Id"]
+    two = [{"name": "front"}, {"name": "back", "aliases": ["db"]}]
+    r = apply_checked(edge, {"networks": two})
+    assert r["actions"] == ["updated"] and r["resource"]["Id"] == cid
+    assert ("connect", cid, "back") in edge.calls
+    assert not apply_checked(edge, {"networks": two})["changed"]
+    # allow_more_present (the default) keeps extra networks; strict drops them in place
+    assert not apply(edge, {"networks": [{"name": "front"}]}, check=True)["changed"]
+    r = apply_checked(edge, {"networks": [{"name": "front"}], "comparisons": {"networks": "strict"}})
+    assert r["actions"] == ["updated"] and ("disconnect", cid, "back") in edge.calls
+    # a new address on the primary network needs a new container
+    r = apply_checked(edge, {"networks": [{"name": "front", "ipv4_address": "10.1.0.9"}]})
+    assert r["actions"] == ["recreated", "started"]
