@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Published-port throughput: wrk on loopback against busybox httpd serving a small file
+#   1. directly on the host (the floor),
+#   2. in a Berth container behind a published port (nftables DNAT, no proxy process),
+#   3. in a docker container behind docker-proxy, when a docker daemon is usable here.
+# Prints requests/s, average and p99 latency, and Berth's ratio to the direct figure.
+# Also times `berth run --rm` with --network none vs the default bridge (network setup cost).
+#
+# Env: BENCH_SECONDS (wrk duration per target, default 5, at most 10), BENCH_CONNS (default 16).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+PY=${PY:-$REPO/.venv/bin/python}
+SECS=${BENCH_SECONDS:-5}
+[ "$SECS" -gt 10 ] && SECS=10
+CONNS=${BENCH_CONNS:-16}
+for t in wrk busybox runc conmon nft; do
+  command -v "$t" >/dev/null || { echo "bench_network: $t not found, skipping"; exit 0; }
+done
+[ "$(id -u)" = 0 ] || { echo "bench_network: needs root, skipping"; exit 0; }
+
+W=$(mktemp -d /var/tmp/berth-bench-net.XXXXXX)
+B=("$PY" -m engine --root "$W/root" --runroot "$W/run" --config "$W/config.toml")
+HOST_PID=""
+DOCKER_CID=""
+cleanup() {
+  [ -n "$HOST_PID" ] && kill "$HOST_PID" 2>/dev/null || true
+  "${B[@]}" rm -f bench-web >/dev/null 2>&1 || true
+  [ -n "$DOCKER_CID" ] && docker rm -f "$DOCKER_CID" >/dev/null 2>&1 || true
+  grep -o " $W[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf --one-file-system "$W"
+}
+trap cleanup EXIT
+touch "$W/config.toml"
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("0.0.0.0",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+
+mkdir -p "$W/www"
+head -c 612 /dev/zero | tr '\0' 'x' > "$W/www/index.html"   # nginx's default page size
+
+echo "== bench_network: importing a busybox image"
+PYTHONPATH=$REPO "$PY" - "$W" <<'PYEOF'
+import sys
+from pathlib import Path
+from engine.context import Context
+from engine.images import api
+from tests.fixtures.images import build_busybox_rootfs
+w = Path(sys.argv[1])
+tar = build_busybox_rootfs(w / "rootfs.tar")
+ctx = Context(root=w / "root", runroot=w / "run", config_path=w / "config.toml")
+api.import_tarball(ctx, tar, "bench/busybox:latest", ['CMD ["sh"]'], source_name=str(tar))
+PYEOF
+
+declare -A RPS LAT P99
+measure() {  # name url
+  local out
+  out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$2")
+  RPS[$1]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  LAT[$1]=$(awk '$1 == "Latency" {print $2; exit}' <<<"$out")
+  P99[$1]=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  printf '  %-22s %12s req/s   avg %8s   p99 %8s\n' "$1" "${RPS[$1]}" "${LAT[$1]}" "${P99[$1]}"
+}
+
+P1=$(free_port)
+busybox httpd -f -p "127.0.0.1:$P1" -h "$W/www" &
+HOST_PID=$!
+wait_port "$P1"
+
+P2=$(free_port)
+"${B[@]}" run -d --name bench-web -p "$P2:80" -v "$W/www:/www:ro" bench/busybox httpd -f -p 80 -h /www >/dev/null
+wait_port "$P2"
+
+echo "== wrk -t2 -c$CONNS -d${SECS}s, loopback, 612-byte page"
+measure direct "http://127.0.0.1:$P1/index.html"
+measure berth "http://127.0.0.1:$P2/index.html"
+# The container's processes form one CPU scheduling group (its cgroup); on a busy host that
+# group gets less CPU than loose host processes. The same server in a cgroup of its own
+# separates that scheduling effect from the network path (veth, bridge, DNAT).
+CG=""
+if [ -d /sys/fs/cgroup/cpu ]; then CG=/sys/fs/cgroup/cpu/berth-bench-$$
+elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then CG=/sys/fs/cgroup/berth-bench-$$; fi
+if [ -n "$CG" ] && mkdir "$CG" 2>/dev/null; then
+  echo "$HOST_PID" > "$CG/cgroup.procs"
+  measure direct-own-cgroup "http://127.0.0.1:$P1/index.html"
+  echo "$HOST_PID" > "$(dirname "$CG")/cgroup.procs"
+  rmdir "$CG"
+fi
+if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+  P3=$(free_port)
+  docker image inspect berth-bench/busybox >/dev/null 2>&1 || docker import -c 'CMD ["sh"]' "$W/rootfs.tar" berth-bench/busybox >/dev/null
+  DOCKER_CID=$(docker run -d -p "127.0.0.1:$P3:80" -v "$W/www:/www:ro" berth-bench/busybox httpd -f -p 80 -h /www)
+  wait_port "$P3"
+  measure docker "http://127.0.0.1:$P3/index.html"
+else
+  echo "  docker                 (no usable docker daemon here: skipped)"
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+echo "== ratios (requests/s)"
+echo "  berth / direct  = $(ratio "${RPS[berth]}" "${RPS[direct]}")   (target >= 0.90)"
+[ -n "${RPS[direct-own-cgroup]:-}" ] && \
+  echo "  berth / direct in a cgroup of its own = $(ratio "${RPS[berth]}" "${RPS[direct-own-cgroup]}")"
+[ -n "${RPS[docker]:-}" ] && echo "  berth / docker  = $(ratio "${RPS[berth]}" "${RPS[docker]}")"
+
+if command -v hyperfine >/dev/null; then
+  echo "== berth run --rm: --network none vs default bridge (network setup + teardown)"
+  hyperfine -N -w 1 -r "${BENCH_RUNS:-5}" --export-json "$W/hf.json" \
+    -n none "${B[*]} run --rm --network none bench/busybox true" \
+    -n bridge "${B[*]} run --rm bench/busybox true" >/dev/null
+  "$PY" - "$W/hf.json" <<'PYEOF'
+import json, sys
+r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
+for k, v in r.items():
+    print(f"  {k:<8} median {v * 1000:7.1f} ms")
+print(f"  bridge / none = {r['bridge'] / r['none']:.2f}")
+PYEOF
+fi
