@@ -207,8 +207,12 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
                              field="spec.image")
         if image is None or policy == "always":
             if check:
+                remote = edge.remote_id(image_ref) if image is not None else None
                 if image is None:
                     plan.actions.append(f"pulled {image_ref}")
+                elif remote is not None and remote != image["Id"]:
+                    plan.actions.append(f"pulled {image_ref}")
+                    image = {**image, "Id": remote}  # what the real run will compare with
             else:
                 pulled = edge.pull(image_ref)
                 if image is None or pulled["Id"] != image["Id"]:

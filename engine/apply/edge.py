@@ -61,6 +61,11 @@ class ImageEdge:
         img = pull(self.ctx, ref, platform=platform, quiet=True) if platform else pull(self.ctx, ref, quiet=True)
         return self._short(img)
 
+    def remote_id(self, ref: str, platform: str | None = None, push: bool = False) -> str | None:
+        from engine.apply.remote import remote_image_id
+
+        return remote_image_id(self.ctx, ref, platform, push=push)
+
     def push(self, ref: str) -> None:
         _fn("engine.images.api", "push")(self.ctx, ref)
 

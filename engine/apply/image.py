@@ -107,7 +107,7 @@ def _present(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     if need and source == "pull":
         platform = (spec.pull or {}).get("platform")
         if check:
-            if have is None:
+            if have is None or edge.remote_id(ref, platform) not in (None, have["Id"]):
                 actions.append(f"pulled {ref}")
         else:
             new = edge.pull(ref, platform)
@@ -146,13 +146,9 @@ def _present(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
             if not check:
                 edge.tag(ref, target)
         if spec.push:
-            actions.append(f"pushed {target}")
-            if not check:
-                edge.push(target)
+            _push_if_needed(edge, target, (have or {}).get("Id"), actions, check)
     elif spec.push:
-        actions.append(f"pushed {ref}")
-        if not check:
-            edge.push(ref)
+        _push_if_needed(edge, ref, (have or {}).get("Id"), actions, check)
     if spec.archive_path:
         if have is None or archive_ids(spec.archive_path) != [have["Id"]]:
             actions.append(f"exported {spec.archive_path}")
@@ -171,7 +167,7 @@ def _pull(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
         diff.add("state", "absent", "present")
     if have is None or spec.pull == "always":
         if check:
-            if have is None:
+            if have is None or edge.remote_id(ref, spec.platform) not in (None, have["Id"]):
                 actions.append(f"pulled {ref}")
         else:
             new = edge.pull(ref, spec.platform)
@@ -180,13 +176,23 @@ def _pull(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     return _result(actions, diff, edge.inspect(ref))
 
 
-def _push(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
-    ref = _ref(spec.name, spec.tag)
-    if edge.image(ref) is None:
-        raise BerthError(f"spec.name: image {ref!r} is not present locally", field="spec.name")
+def _push_if_needed(edge: Any, ref: str, image_id: str | None, actions: list[str], check: bool) -> None:
+    """Push unless the registry's tag already names this very image (same config digest)."""
+    if image_id is not None and edge.remote_id(ref, push=True) == image_id:
+        return
+    actions.append(f"pushed {ref}")
     if not check:
         edge.push(ref)
-    return _result([f"pushed {ref}"], DifferenceTracker(), edge.inspect(ref))
+
+
+def _push(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
+    ref = _ref(spec.name, spec.tag)
+    have = edge.image(ref)
+    if have is None:
+        raise BerthError(f"spec.name: image {ref!r} is not present locally", field="spec.name")
+    actions: list[str] = []
+    _push_if_needed(edge, ref, have["Id"], actions, check)
+    return _result(actions, DifferenceTracker(), edge.inspect(ref))
 
 
 def _tag(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:

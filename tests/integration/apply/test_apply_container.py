@@ -107,3 +107,22 @@ def test_detach_false_returns_status_and_logs(berth_host, busybox_image):
     assert rc == 0 and out["changed"] and containers(berth_host) == []
     rc, out = berth_host.apply(request("container", {**spec, "command": "sh -c 'exit 3'"}))
     assert rc == 1 and "status 3" in out["error"]["message"]
+
+
+@pytest.mark.requires("registry")
+def test_pull_always_check_mode_predicts_a_newer_registry_image(berth_host, busybox_image, busybox_rootfs,
+                                                                 open_registry):
+    ref = f"{open_registry.host}/apply/follow:1"
+    old_id = berth_host.json("inspect", "image", busybox_image)[0]["Id"]
+    berth_host.run("tag", busybox_image, ref)
+    berth_host.run("push", ref)
+    spec = {"name": "puller", "image": ref, "pull": "always", "command": "sleep 300", "network_mode": "none"}
+    r = converge(berth_host, request("container", spec))
+    assert r["actions"] == ["created", "started"]
+    # the registry gets a newer image behind the same tag; the local tag still names the old one
+    import_into(berth_host, busybox_rootfs, ref, ['CMD ["sh"]', "ENV NEWER=1"])
+    berth_host.run("push", ref)
+    berth_host.run("tag", old_id, ref)
+    r = converge(berth_host, request("container", spec))  # check mode predicted this exactly
+    assert r["actions"] == [f"pulled {ref}", "recreated", "started"]
+    assert r["resource"]["Image"] != old_id

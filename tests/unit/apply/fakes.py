@@ -36,6 +36,10 @@ class FakeEdge:
     def inspect(self, ref: str) -> dict | None:
         return self.image(ref)
 
+    def remote_id(self, ref: str, platform: str | None = None, push: bool = False) -> str | None:
+        img = self.registry.get(ref)
+        return img["Id"] if img else None
+
     def pull(self, ref: str, platform: str | None = None) -> dict:
         self.calls.append(("pull", ref))
         if ref in self.registry:

@@ -170,7 +170,7 @@ def test_new_digest_behind_same_tag_recreates():
     cid = apply(edge, {})["resource"]["Id"]
     assert not apply_checked(edge, {"pull": "always"})["changed"]
     edge.registry[BUSYBOX] = {"Id": image_id("busybox-2"), "Config": {"Cmd": ["sh"]}, "RepoTags": []}
-    r = apply(edge, {"pull": True})
+    r = apply_checked(edge, {"pull": True})
     assert r["actions"] == [f"pulled {BUSYBOX}", "recreated", "started"]
     assert r["diff"]["after"]["image"] == BUSYBOX and r["resource"]["Id"] != cid
     assert r["resource"]["Image"] == image_id("busybox-2")

@@ -168,6 +168,7 @@ class FakeImageEdge(FakeEdge):
 
     def push(self, ref):
         self.calls.append(("push", ref))
+        self.registry[ref] = copy.deepcopy(self.images[ref])
 
 
 def test_image_kinds():
@@ -183,6 +184,12 @@ def test_image_kinds():
     assert r["actions"] == ["tagged 127.0.0.1:5000/alpine:latest"]
     r = twice(fn("present"), edge, "image", {"name": "busybox", "repository": "local/bb:1"})
     assert r["actions"] == ["tagged docker.io/local/bb:1"]
+    r = twice(fn("push"), edge, "image_push", {"name": "local/bb", "tag": "1"})
+    assert r["actions"] == ["pushed docker.io/local/bb:1"]
+    # a newer image in the registry: check mode predicts the pull
+    edge.registry["docker.io/library/alpine:3"] = {"Id": image_id("alpine-2"), "Config": {}}
+    r = twice(fn("pull"), edge, "image_pull", {"name": "alpine", "tag": "3"})
+    assert r["actions"] == ["pulled docker.io/library/alpine:3"]
     r = twice(fn("remove"), edge, "image_remove", {"name": "local/bb", "tag": "1"})
     assert r["actions"] == ["removed docker.io/local/bb:1"]
     r = twice(fn("present"), edge, "image", {"name": "busybox"}, "absent")
