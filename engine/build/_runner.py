@@ -5,10 +5,13 @@ runtime path as `berth run`). Until that exists, `_fallback_run_step` below is a
 self-contained stand-in: TO BE REPLACED by `run_step` (it only does what a build step needs:
 runc in the foreground on an overlay, `none` or `host` networking, Docker's default
 capabilities, no seccomp profile). Without a bridge, `--network default` means host there.
+It is also used when extra /etc/hosts entries are asked for (`etc_hosts` of `berth apply`,
+`--add-host`) and run_step takes no `extra_hosts`.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -39,11 +42,14 @@ def run(ctx: Context, *, lower_dirs: list[Path], upper_dir: Path, args: list[str
         from engine.containers.oneshot import run_step  # type: ignore[import-not-found]
     except ImportError:
         run_step = None
+    if run_step is not None and extra_hosts and "extra_hosts" not in inspect.signature(run_step).parameters:
+        run_step = None  # only the stand-in can add /etc/hosts entries (etc_hosts of berth apply)
     if run_step is not None and not os.environ.get("BERTH_BUILD_OWN_RUNNER"):
         if network_mode == "default":
             network_mode = "bridge"  # what `docker build` does
+        kw = {"extra_hosts": extra_hosts} if extra_hosts else {}
         return int(run_step(ctx, lower_dirs=lower_dirs, upper_dir=upper_dir, args=args, env=env, cwd=cwd,
-                            user=user, network_mode=network_mode, shell_out=shell_out))
+                            user=user, network_mode=network_mode, shell_out=shell_out, **kw))
     if network_mode == "default":
         network_mode = "host"  # the stand-in has no bridge: see the module docstring
     return _fallback_run_step(ctx, lower_dirs=lower_dirs, upper_dir=upper_dir, args=args, env=env, cwd=cwd,

@@ -391,7 +391,7 @@ def test_built_image_pushed_and_pulled_back_by_skopeo(berth_host, busybox_image,
     import json
     import subprocess
 
-    ctx = _ctx(tmp_path, f"FROM {busybox_image}\nCOPY f /f\nRUN echo run > /r && rm /etc/hostname\n"
+    ctx = _ctx(tmp_path, f"FROM {busybox_image}\nCOPY f /f\nRUN echo run > /r && rm /etc/os-release\n"
                          "CMD [\"cat\", \"/f\"]\n", {"f": "file\n"})
     target = f"{open_registry.host}/berth/built:v1"
     _build(berth_host, ctx, "-t", target)
