@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.requires("root", "runc", "overlay", "busybox")
+pytestmark = pytest.mark.requires("root", "runc", "overlay", "busybox", "nft")
 
 
 def _ctx(tmp_path: Path, dockerfile: str, files: dict[str, str | bytes] | None = None) -> Path:
