@@ -95,10 +95,10 @@ def _network(argv: list[str], g: Globals) -> int:
             conf["Gateway"] = a.gateway[0]
         if a.ip_range:
             conf["IPRange"] = a.ip_range[0]
-        rec = api.create(ctx, a.name, {"Driver": a.driver, "Internal": a.internal, "Attachable": a.attachable,
+        nid = api.create(ctx, a.name, {"Driver": a.driver, "Internal": a.internal, "Attachable": a.attachable,
                                        "Labels": _kv(a.label, "label"), "Options": _kv(a.opt, "opt"),
                                        "IPAM": {"Config": [conf] if conf else []}})
-        print(rec["Id"])
+        print(nid)
         return 0
     if a.cmd in ("ls", "list"):
         f = _filters(a.filter)

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 # --- records: create / read / remove
 
-def create(ctx: Context, name: str, options: dict[str, Any] | None = None) -> dict:
+def create(ctx: Context, name: str, options: dict[str, Any] | None = None) -> str:
     """Create a network from a Docker `POST /networks/create` body (Driver, Internal, Attachable,
-    Labels, Options, IPAM.Config[{Subnet, Gateway, IPRange}]). Returns the record."""
+    Labels, Options, IPAM.Config[{Subnet, Gateway, IPRange}]). Returns its ID."""
     from engine.networks import ipam
 
     o = dict(options or {})
@@ -69,7 +69,7 @@ def create(ctx: Context, name: str, options: dict[str, Any] | None = None) -> di
                                 attachable=bool(o.get("Attachable")), labels=o.get("Labels") or {},
                                 options=o.get("Options") or {}, ipam_auto=auto)
         store.save(ctx, rec)
-    return rec
+    return rec["Id"]
 
 
 def _public(ctx: Context, rec: dict) -> dict:
