@@ -52,10 +52,13 @@ def archive_ids(path: str) -> list[str] | None:
     return ids
 
 
-def _build_kwargs(spec: Any, ref: str, b: Any) -> dict[str, Any]:
+def _build_kwargs(spec: Any, ref: str, b: Any, field: str = "spec.build") -> dict[str, Any]:
     path = b.path
     if not os.path.isdir(path):
-        raise InvalidArgument(f"spec.build.path: {path!r} is not a directory", field="spec.build.path")
+        raise InvalidArgument(f"{field}.path: {path!r} is not a directory", field=f"{field}.path")
+    dockerfile = os.path.join(path, b.dockerfile or "Dockerfile")
+    if not os.path.isfile(dockerfile):
+        raise InvalidArgument(f"{field}.dockerfile: {dockerfile!r} does not exist", field=f"{field}.dockerfile")
     kw: dict[str, Any] = {"context": path, "tags": [ref]}
     for key, arg in (("dockerfile", "dockerfile"), ("args", "build_args"), ("target", "target"),
                      ("nocache", "nocache"), ("pull", "pull"), ("labels", "labels"), ("network", "network"),
@@ -115,10 +118,11 @@ def _present(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
                 actions.append(f"pulled {ref}")
             have = new
     elif need and source == "build":
+        kw = _build_kwargs(spec, ref, spec.build)
         if check:
             actions.append(f"built {ref}")
         else:
-            new = edge.build(**_build_kwargs(spec, ref, spec.build))
+            new = edge.build(**kw)
             if have is None or new["Id"] != have["Id"]:
                 actions.append(f"built {ref}")
             have = edge.image(ref) or new
@@ -237,11 +241,12 @@ def _build(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     diff = DifferenceTracker()
     if have is None:
         diff.add("state", "absent", "present")
+    kw = _build_kwargs(spec, ref, spec, field="spec")
     if have is None or spec.rebuild == "always":
         if check:
             actions.append(f"built {ref}")
         else:
-            new = edge.build(**_build_kwargs(spec, ref, spec))
+            new = edge.build(**kw)
             if have is None or new["Id"] != have["Id"]:
                 actions.append(f"built {ref}")
     return _result(actions, diff, None if check and have is None else edge.inspect(ref))

@@ -58,3 +58,11 @@ def test_image_build_and_export(berth_host, busybox_image, tmp_path):
     r = converge(berth_host, request("image", {"names": ["apply/built:1"], "path": str(archive)},
                                      options={"operation": "export"}))
     assert r["actions"] == [f"exported {archive}"] and archive.stat().st_size > 0
+
+
+def test_image_build_bad_context_refused(berth_host, busybox_image, tmp_path):
+    spec = {"name": "apply/bad", "path": str(tmp_path / "nowhere")}
+    refused(berth_host, request("image", spec, options={"operation": "build"}, check=True), "spec.path")
+    (tmp_path / "empty").mkdir()
+    refused(berth_host, request("image", {"name": "apply/bad", "source": "build",
+                                          "build": {"path": str(tmp_path / "empty")}}), "spec.build.dockerfile")
