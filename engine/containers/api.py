@@ -532,11 +532,13 @@ def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False) -
                 runtime.runc(ctx, "resume", cid, check=False)
             runtime.kill(ctx, cid, signal.SIGKILL, all_procs=True)
             _wait_exit(ctx, cid, int(_berth(rec).get("conmon_pid") or 0), 10)
+    conmon_pid = int(_berth(rec).get("conmon_pid") or 0)
     with locked(ctx, f"container-{cid}"):
         try:
             rec = store.load(ctx, cid)
         except NotFound:
             return cid
+        conmon_pid = int(_berth(rec).get("conmon_pid") or conmon_pid)
         _berth(rec)["user_stopped"] = True
         _finalize_locked(ctx, rec)
         _kill_health(rec)
@@ -555,6 +557,11 @@ def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False) -
         (store.cdir(ctx, cid) / store.RECORD).unlink(missing_ok=True)
         shutil.rmtree(store.cdir(ctx, cid), ignore_errors=True)
         shutil.rmtree(runtime.conmon_dir(ctx, cid), ignore_errors=True)
+    # the monitor finishes with its exit command (which finds no record); wait for it, like
+    # docker rm waits for the shim
+    end = time.monotonic() + 10
+    while conmon_pid and runtime.pid_alive(conmon_pid, "conmon") and time.monotonic() < end:
+        time.sleep(0.01)
     return cid
 
 

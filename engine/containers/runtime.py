@@ -193,8 +193,8 @@ def start_conmon(ctx: Context, cid: str, name: str, bundle: Path, log_path: Path
 
 
 def _clean_create_error(message: str) -> str:
-    m = message.strip()
-    for prefix in ("runc create failed: ",):
+    m = _runc_error(message.strip()) if 'msg="' in message else message.strip()
+    for prefix in ("runc create failed: ", "unable to start container process: "):
         if m.startswith(prefix):
             m = m[len(prefix):]
     return m

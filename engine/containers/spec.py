@@ -60,8 +60,20 @@ def _cap_last() -> int:
         return len(ALL_CAPS) - 1
 
 
+def _bounding() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("CapBnd:"):
+                return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return (1 << len(ALL_CAPS)) - 1
+
+
 def host_caps() -> list[str]:
-    return ALL_CAPS[: _cap_last() + 1]
+    """Every capability the engine itself can grant (its bounding set; all of them on a normal host)."""
+    bnd = _bounding()
+    return [c for i, c in enumerate(ALL_CAPS[: _cap_last() + 1]) if bnd & (1 << i)]
 
 
 def norm_cap(name: str, field: str) -> str:
@@ -91,7 +103,8 @@ def capabilities(hc: dict[str, Any]) -> list[str]:
     else:
         caps += [c for c in add if c not in caps]
     order = {c: i for i, c in enumerate(ALL_CAPS)}
-    return sorted(set(caps), key=lambda c: order[c])
+    grantable = set(host_caps())
+    return sorted(set(caps) & grantable, key=lambda c: order[c])
 
 
 def validate_sysctl(key: str, network_host: bool) -> None:

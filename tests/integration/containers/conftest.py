@@ -28,8 +28,18 @@ def inspect(host, name: str) -> dict:  # type: ignore[no-untyped-def]
     return host.json("inspect", "--type", "container", name)[0]
 
 
-def leftovers(host) -> list[str]:  # type: ignore[no-untyped-def]
-    """Mounts, conmon/health processes and cgroups this host left behind."""
+def leftovers(host, settle: float = 5.0) -> list[str]:  # type: ignore[no-untyped-def]
+    """Mounts, conmon/health processes and cgroups this host left behind (a monitor may take a
+    moment to finish its exit command, so poll for up to `settle` seconds)."""
+    end = time.monotonic() + settle
+    while True:
+        found = _leftovers(host)
+        if not found or time.monotonic() > end:
+            return found
+        time.sleep(0.1)
+
+
+def _leftovers(host) -> list[str]:  # type: ignore[no-untyped-def]
     found = []
     base = str(host.base)
     with open("/proc/self/mountinfo") as f:

@@ -1,0 +1,114 @@
+"""Restart policies, restore after a reboot, healthchecks: the monitor outlives berth."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from tests.integration.containers.conftest import inspect, leftovers, wait_for
+
+pytestmark = pytest.mark.requires("root", "runc", "conmon", "overlay", "busybox")
+NONE = ("--network", "none")
+
+
+def kill_container_process(host, name: str) -> int:  # type: ignore[no-untyped-def]
+    pid = inspect(host, name)["State"]["Pid"]
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def test_restart_always_after_kill(berth_host, busybox_image):
+    berth_host.run("run", "-d", *NONE, "--name", "al", "--restart", "always", busybox_image, "sleep", "600")
+    old = kill_container_process(berth_host, "al")
+    d = wait_for(lambda: (lambda d: d if d["RestartCount"] == 1 and d["State"]["Running"] else None)(
+        inspect(berth_host, "al")))
+    assert d["State"]["Pid"] != old
+    # a user's stop is never undone by the policy
+    berth_host.run("stop", "-t", "0", "al")
+    st = inspect(berth_host, "al")
+    assert not st["State"]["Running"] and st["RestartCount"] == 1
+    assert not inspect(berth_host, "al")["State"]["Running"]
+
+
+def test_on_failure_max_retries(berth_host, busybox_image):
+    berth_host.run("run", "-d", *NONE, "--name", "of", "--restart", "on-failure:2", busybox_image,
+                   "sh", "-c", "exit 3")
+    d = wait_for(lambda: (lambda d: d if d["RestartCount"] == 2 and d["State"]["Status"] == "exited" else None)(
+        inspect(berth_host, "of")), timeout=20)
+    assert d["State"]["ExitCode"] == 3
+    assert berth_host.run("logs", "of").stdout == ""
+
+
+def test_on_failure_not_on_success_and_no_policy(berth_host, busybox_image):
+    berth_host.run("run", "-d", *NONE, "--name", "ok", "--restart", "on-failure", busybox_image, "true")
+    berth_host.run("run", "-d", *NONE, "--name", "np", busybox_image, "sleep", "600")
+    kill_container_process(berth_host, "np")
+    assert berth_host.run("wait", "ok").stdout.strip() == "0"
+    assert berth_host.run("wait", "np").stdout.strip() == "137"
+    assert inspect(berth_host, "ok")["RestartCount"] == 0 and inspect(berth_host, "np")["RestartCount"] == 0
+
+
+def test_auto_remove_detached(berth_host, busybox_image):
+    berth_host.run("run", "-d", "--rm", *NONE, "--name", "gone", busybox_image, "true")
+    wait_for(lambda: berth_host.run("ps", "-aq").stdout == "")
+    assert leftovers(berth_host) == []
+
+
+def test_restore_after_simulated_reboot(berth_host, busybox_image):
+    berth_host.run("run", "-d", *NONE, "--name", "always1", "--restart", "always", busybox_image, "sleep", "600")
+    berth_host.run("run", "-d", *NONE, "--name", "unless1", "--restart", "unless-stopped", busybox_image,
+                   "sleep", "600")
+    berth_host.run("run", "-d", *NONE, "--name", "unless2", "--restart", "unless-stopped", busybox_image,
+                   "sleep", "600")
+    berth_host.run("run", "-d", *NONE, "--name", "plain", busybox_image, "sleep", "600")
+    berth_host.run("stop", "-t", "0", "unless2")
+    # "reboot": every container process and monitor dies, mounts go, the runroot is cleared
+    for name in ("always1", "unless1", "plain"):
+        os.kill(inspect(berth_host, name)["State"]["Pid"], signal.SIGKILL)
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+            except OSError:
+                continue
+            if str(berth_host.runroot).encode() in cmd and b"conmon" in cmd.split(b"\0")[0]:
+                os.kill(int(pid), signal.SIGKILL)
+    with open("/proc/self/mountinfo") as f:
+        mps = [ln.split()[4] for ln in f if ln.split()[4].startswith(str(berth_host.base))]
+    for mp in sorted(mps, key=len, reverse=True):
+        subprocess.run(["umount", "-l", mp], check=False)
+    subprocess.run(["runc", "--root", str(berth_host.runroot / "runc"), "list"], capture_output=True)
+    for cid in os.listdir(berth_host.root / "containers"):
+        subprocess.run(["runc", "--root", str(berth_host.runroot / "runc"), "delete", "-f", cid],
+                       capture_output=True)
+    shutil.rmtree(berth_host.runroot)
+    berth_host.runroot.mkdir()
+    out = berth_host.run("restore").stdout.split()
+    assert sorted(out) == ["always1", "unless1"]
+    assert inspect(berth_host, "always1")["State"]["Running"]
+    assert inspect(berth_host, "unless1")["State"]["Running"]
+    assert not inspect(berth_host, "unless2")["State"]["Running"]
+    plain = inspect(berth_host, "plain")["State"]
+    assert not plain["Running"] and plain["Status"] == "exited"
+    assert berth_host.run("exec", "always1", "true", check=False).returncode == 0
+
+
+def test_healthcheck_transitions(berth_host, busybox_image):
+    berth_host.run("run", "-d", *NONE, "--name", "hc", "--health-cmd", "test -f /tmp/ok",
+                   "--health-interval", "200ms", "--health-retries", "2", busybox_image, "sleep", "600")
+    assert inspect(berth_host, "hc")["State"]["Health"]["Status"] == "starting"
+    assert "health: starting" in berth_host.run("ps").stdout or "healthy" in berth_host.run("ps").stdout
+    h = wait_for(lambda: (lambda h: h if h["Status"] == "unhealthy" else None)(
+        inspect(berth_host, "hc")["State"]["Health"]))
+    assert h["FailingStreak"] >= 2 and h["Log"][-1]["ExitCode"] == 1
+    berth_host.run("exec", "hc", "touch", "/tmp/ok")
+    h = wait_for(lambda: (lambda h: h if h["Status"] == "healthy" else None)(
+        inspect(berth_host, "hc")["State"]["Health"]))
+    assert h["FailingStreak"] == 0 and h["Log"][-1]["ExitCode"] == 0 and len(h["Log"]) <= 5
+    assert berth_host.run("ps", "-q", "--filter", "health=healthy").stdout.strip()
+    berth_host.run("rm", "-f", "hc")
+    assert leftovers(berth_host) == []
