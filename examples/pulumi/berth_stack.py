@@ -30,7 +30,8 @@ def deploy(connection: dict[str, Any], *, engine: dict[str, Any] | None = None, 
     web = berth.Container(
         f"{prefix}-web", image=image.image_id, published_ports=[f"{web_port}:80"],
         networks=[{"name": net.name, "aliases": ["web"]}], restart_policy=restart_policy, **common)
-    loop = "while true; do wget -q -O /data/page.html http://web/ || true; sleep 5; done"
+    # PID 1 ignores SIGTERM unless it handles it: trap it so stops are quick
+    loop = "trap 'exit 0' TERM; while true; do wget -q -O /data/page.html http://web/; sleep 5 & wait $!; done"
     client_list = [
         berth.Container(
             f"{prefix}-client-{i}", image=base, command=["sh", "-c", loop],

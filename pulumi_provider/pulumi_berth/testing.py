@@ -5,7 +5,7 @@ For each registered resource the mocks take the dynamic provider from the ``__pr
 (base64 of a dill pickle, wrapped as a secret), then call ``check``, ``diff`` and ``create`` /
 ``update`` / replace (``delete_before_replace`` honoured) exactly as the engine would, and keep
 the state (id, inputs, outputs) between runs. Resources missing from a later run are deleted in
-reverse creation order, ``refresh`` calls ``read`` and drops what is gone, ``destroy`` deletes
+reverse creation order (so are the old halves of create-before-delete replacements), ``refresh`` calls ``read`` and drops what is gone, ``destroy`` deletes
 everything. Simplifications: dependents of a delete-before-replace resource are not replaced
 first; no parallelism limit.
 
@@ -112,6 +112,7 @@ class _EngineMocks(Mocks):
         self.summary = summary
         self.lock = threading.Lock()
         self.registered: set[str] = set()
+        self.pending_deletes: list[ResourceState] = []
 
     def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         return {}, None
@@ -174,9 +175,10 @@ class _EngineMocks(Mocks):
                 with self.lock:
                     self.dep.state.pop(urn, None)
                 res = provider.create(news)
-            else:
+            else:  # create-before-delete: the old one goes at the end of the deployment, like Pulumi
                 res = provider.create(news)
-                old_provider.delete(old.id, old.outputs)
+                with self.lock:
+                    self.pending_deletes.append(old)
             self._store(ResourceState(urn, args.typ, args.name, res.id, news, dict(res.outs or {}), prov_str,
                                       secret_inputs), new=d.delete_before_replace)
             return res.id, dict(res.outs or {})
@@ -217,6 +219,8 @@ class Deployment:
         summary = Summary()
         before = dict(_ssh.STATS)
         mocks = self._run(program, preview, summary)
+        for old in reversed(mocks.pending_deletes):
+            load_provider(old.provider).delete(old.id, old.outputs)
         # whatever the program no longer declares is deleted, newest first
         for urn in reversed([u for u in self.state if u not in mocks.registered]):
             rs = self.state[urn]

@@ -1,0 +1,93 @@
+"""The example stack (examples/pulumi) as a real Pulumi program through the SDK's mock mode,
+with the harness acting as the Pulumi engine, against a real engine root over SSH."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi_berth.testing import Deployment
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "examples" / "pulumi"))
+import berth_stack  # noqa: E402
+
+pytestmark = pytest.mark.requires("root", "runc", "conmon", "nft", "sshd", "busybox", "overlay")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _fetch(url: str, timeout: float = 10) -> str:
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.read().decode()
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.2)
+
+
+def _names(berth_host, kind: str) -> set[str]:
+    return {o["Name"].lstrip("/") for o in berth_host.json("ls", kind)}
+
+
+def test_stack_lifecycle(conn, engine, berth_host, busybox_image) -> None:
+    port = free_port()
+
+    def program(**kw: Any):
+        def run() -> None:
+            berth_stack.deploy(conn, engine=engine, base_image=busybox_image, pull_base=False, web_port=port,
+                               subnet="10.79.0.0/24", **kw)
+        return run
+
+    dep = Deployment()
+    s = dep.preview(program())
+    assert s.count("create") == 5 and _names(berth_host, "container") == set()
+
+    s = dep.up(program())
+    assert s.count("create") == 5, s.ops
+    assert _names(berth_host, "container") == {"demo-web", "demo-client-0"}
+    web = dep.resource("demo-web").outputs
+    assert web["ports"] == {"80/tcp": [{"host_ip": "0.0.0.0", "host_port": port}]}
+    assert web["ip_addresses"]["demo-net"].startswith("10.79.0.")
+    assert dep.resource("demo-net").outputs["gateway"] == "10.79.0.1"
+    assert "Hello from Berth" in _fetch(f"http://127.0.0.1:{port}/")
+
+    s = dep.up(program())  # identical second run: nothing changes, no SSH round trip
+    assert [op for op, _ in s.ops] == ["same"] * 5 and s.ssh_execs == 0
+
+    web_id = web["container_id"]
+    s = dep.up(program(restart_policy="always"))  # in place
+    assert s.of("demo-web") == ["update"] and s.of("demo-client-0") == ["update"]
+    live = berth_host.json("inspect", "container", "demo-web")[0]
+    assert live["Id"] == web_id and live["HostConfig"]["RestartPolicy"]["Name"] == "always"
+
+    s = dep.up(program(restart_policy="always", web_version="2"))  # new image → web replaced
+    assert s.of("demo-web-image") == ["replace"] and s.of("demo-web") == ["replace"]
+    assert s.diffs["demo-web"].delete_before_replace is True
+    live = berth_host.json("inspect", "container", "demo-web")[0]
+    assert live["Id"] != web_id and live["Image"] == dep.resource("demo-web-image").outputs["image_id"]
+    assert berth_host.run("inspect", "image", "demo/web:1", check=False).returncode == 3
+    assert "Hello from Berth" in _fetch(f"http://127.0.0.1:{port}/")
+
+    berth_host.run("rm", "-f", "demo-client-0")  # deleted by hand
+    s = dep.refresh()
+    assert ("gone", "demo-client-0") in s.ops
+    s = dep.up(program(restart_policy="always", web_version="2"))
+    assert s.of("demo-client-0") == ["create"]
+
+    dep.destroy()
+    assert _names(berth_host, "container") == set()
+    assert _names(berth_host, "volume") == set()
+    assert not {"demo-net"} & _names(berth_host, "network")
+    assert berth_host.run("inspect", "image", "demo/web:2", check=False).returncode == 3
