@@ -50,3 +50,10 @@ def ok(result: PlayResult, changed: int | None = None) -> dict[str, int]:
 ])
 def test_playbook(ansible_run: AnsibleRun, playbook: str) -> None:
     ok(ansible_run.play(playbook))
+
+
+@pytest.mark.requires(*ENGINE, "registry")
+def test_registry_playbook(ansible_run: AnsibleRun, registry: Any) -> None:
+    ok(ansible_run.play("registry.yml", extra_vars={
+        "registry_host": registry.host, "registry_user": registry.user, "registry_password": registry.password,
+    }))
