@@ -159,6 +159,12 @@ def _status(live: dict | None) -> str:
     return st.get("Status") or ("running" if st.get("Running") else "created")
 
 
+def _is_image_id(s: str) -> bool:
+    h = s.removeprefix("sha256:")
+    return (s.startswith("sha256:") or len(h) == 64) and 12 <= len(h) <= 64 and \
+        all(c in "0123456789abcdef" for c in h)
+
+
 def _pull_policy(p: Any) -> str:
     if p is True:
         return "always"
@@ -191,28 +197,30 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     # ---- the image
     image_ref = None
     image = None
-    if spec.image is not None:
+    by_id = spec.image is not None and _is_image_id(spec.image)
+    if spec.image is not None and not by_id:
         try:
             image_ref = n.image_ref(spec.image)
         except ValueError as e:
             raise InvalidArgument(f"spec.image: invalid value {spec.image!r}: {e}", field="spec.image") \
                 from None
+    elif by_id:
+        image_ref = spec.image
     elif live is None:
         raise InvalidArgument(f"spec.image: required to create container {name!r}", field="spec.image")
     if image_ref is not None:
         image = edge.image(image_ref)
-        policy = _pull_policy(spec.pull)
+        policy = "never" if by_id else _pull_policy(spec.pull)
         if image is None and policy == "never":
-            raise BerthError(f"spec.image: image {image_ref!r} is not present and pull is 'never'",
-                             field="spec.image")
+            raise BerthError(f"spec.image: image {image_ref!r} is not present"
+                             + ("" if by_id else " and pull is 'never'"), field="spec.image")
         if image is None or policy == "always":
             if check:
-                remote = edge.remote_id(image_ref) if image is not None else None
-                if image is None:
+                remote = edge.remote_id(image_ref)
+                if image is None or (remote is not None and remote != image["Id"]):
                     plan.actions.append(f"pulled {image_ref}")
-                elif remote is not None and remote != image["Id"]:
-                    plan.actions.append(f"pulled {image_ref}")
-                    image = {**image, "Id": remote}  # what the real run will compare with
+                    # what the real run will compare with (unknown when the registry is unreachable)
+                    image = {**(image or {}), "Id": remote} if remote else None
             else:
                 pulled = edge.pull(image_ref)
                 if image is None or pulled["Id"] != image["Id"]:
@@ -236,10 +244,12 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
                 live_ref = n.image_ref(live_name)
             except ValueError:
                 live_ref = live_name
-            if image is None or image["Id"] != live.get("Image"):
-                diff.add("image", live_name or live.get("Image"), image_ref)
-            elif live_ref != image_ref and spec.image_name_mismatch != "ignore":
-                diff.add("image", live_name, image_ref)
+            live_id = live.get("Image") or ""
+            if image is None or image["Id"] != live_id:
+                diff.add("image", f"{live_name} ({live_id})",
+                         f"{image_ref} ({image['Id'] if image else 'to be pulled'})")
+            elif live_ref != image_ref and not by_id and spec.image_name_mismatch != "ignore":
+                diff.add("image", f"{live_name} ({live_id})", f"{image_ref} ({image['Id']})")
         plan.diff.merge(diff)
         in_place = [x for x in diff.names if x in co.BY_NAME and co.BY_NAME[x].updatable]
         if "networks" in diff.names:
@@ -275,7 +285,7 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
         "exited" if stop else ("created" if fresh else before_status))
     if spec.detach is False and start:
         after_status = "exited"
-    if after_status != before_status or fresh:
+    if after_status != before_status:
         plan.diff.add("state", before_status, after_status)
 
     result_extra: dict[str, Any] = {}

@@ -172,7 +172,8 @@ def test_new_digest_behind_same_tag_recreates():
     edge.registry[BUSYBOX] = {"Id": image_id("busybox-2"), "Config": {"Cmd": ["sh"]}, "RepoTags": []}
     r = apply_checked(edge, {"pull": True})
     assert r["actions"] == [f"pulled {BUSYBOX}", "recreated", "started"]
-    assert r["diff"]["after"]["image"] == BUSYBOX and r["resource"]["Id"] != cid
+    assert r["diff"]["after"]["image"] == f"{BUSYBOX} ({image_id('busybox-2')})" and r["resource"]["Id"] != cid
+    assert r["diff"]["before"]["image"] == f"{BUSYBOX} ({image_id('busybox-1')})"
     assert r["resource"]["Image"] == image_id("busybox-2")
     assert not apply_checked(edge, {"pull": "always"})["changed"]
     # told to ignore the image: no recreate
@@ -282,3 +283,13 @@ def test_networks_change_in_place_unless_primary():
     # a new address on the primary network needs a new container
     r = apply_checked(edge, {"networks": [{"name": "front", "ipv4_address": "10.1.0.9"}]})
     assert r["actions"] == ["recreated", "started"]
+
+
+def test_image_by_id_is_never_pulled():
+    edge = FakeEdge()
+    iid = image_id("busybox-1")
+    r = apply_checked(edge, {"image": iid})
+    assert r["actions"] == ["created", "started"] and ("pull", iid) not in edge.calls
+    assert not apply_checked(edge, {"image": iid})["changed"]
+    with pytest.raises(BerthError, match="not present"):
+        apply(edge, {"image": image_id("other")})
