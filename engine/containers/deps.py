@@ -50,27 +50,38 @@ def network_validate(ctx: Context, body: dict[str, Any]) -> None:
 
 
 def network_setup(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
+    # `none` needs no netlink: runc makes the namespace (with lo up) itself. Handling it here
+    # keeps `run --network none` from importing pyroute2 (start-up is paid per call).
+    if rec["HostConfig"].get("NetworkMode") == "none":
+        return _local_setup(ctx, rec)
     api = _module("engine.networks.api", "setup")
     if api is not None:
         return api.setup(ctx, rec)
-    return _shim_setup(ctx, rec)
+    return _local_setup(ctx, rec)
 
 
 def network_teardown(ctx: Context, rec: dict[str, Any]) -> None:
+    if (rec.get("HostConfig") or {}).get("NetworkMode") == "none":
+        return
     api = _module("engine.networks.api", "teardown")
     if api is not None:
         api.teardown(ctx, rec)
 
 
-def _shim_setup(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
-    """SHIM until engine.networks.api lands: none (runc makes a netns with lo) and host only."""
+def _local_setup(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
+    """`none` (runc makes a netns with only lo) and, without the networks area, `host`:
+    write the hosts and resolv.conf files by Docker's rules."""
     from engine.util.fs import atomic_write
 
     d = ctx.containers_dir / rec["Id"]
     mode = rec["HostConfig"].get("NetworkMode")
     if mode not in ("none", "host"):
         raise InvalidArgument(f"NetworkMode: {mode!r} unavailable", field="NetworkMode")
-    hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+    hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+             "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
+    for extra in rec["HostConfig"].get("ExtraHosts") or []:
+        name, _, ip = extra.partition(":")
+        hosts += f"{ip}\t{name}\n"
     if mode == "host":
         hosts = Path("/etc/hosts").read_text()
     atomic_write(d / "hosts", hosts)
@@ -78,8 +89,15 @@ def _shim_setup(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
         host_resolv = Path("/etc/resolv.conf").read_text()
     except OSError:
         host_resolv = ""
+    hc = rec["HostConfig"]
     lines = [ln for ln in host_resolv.splitlines()
              if not (ln.startswith("nameserver") and (" 127." in ln or " ::1" in ln))]
+    if hc.get("Dns"):
+        lines = [ln for ln in lines if not ln.startswith("nameserver")] + [f"nameserver {n}" for n in hc["Dns"]]
+    if hc.get("DnsSearch"):
+        lines = [ln for ln in lines if not ln.startswith("search")] + ["search " + " ".join(hc["DnsSearch"])]
+    if hc.get("DnsOptions"):
+        lines = [ln for ln in lines if not ln.startswith("options")] + ["options " + " ".join(hc["DnsOptions"])]
     atomic_write(d / "resolv.conf", "\n".join(lines) + "\n")
     return {"Bridge": "", "SandboxID": "", "SandboxKey": "" if mode == "none" else "", "Ports": {},
             "IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": "",

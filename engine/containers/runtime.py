@@ -214,4 +214,5 @@ def kill(ctx: Context, cid: str, sig: int, all_procs: bool = False) -> bool:
 
 
 def delete(ctx: Context, cid: str) -> None:
-    runc(ctx, "delete", "--force", cid, check=False)
+    if (ctx.runc_root / cid).exists():  # runc keeps its state there; skip the exec when gone
+        runc(ctx, "delete", "--force", cid, check=False)
