@@ -48,6 +48,7 @@ cd "$W"
 export PYTHONPATH=$REPO
 "${BERTH[@]}" build -q -t bench:warm ctx >/dev/null   # fill the cache for the warm runs
 cmds=(-n berth-cold "${BERTH[*]} build -q --no-cache -t bench:cold ctx"
+      -n berth-cold-nonet "${BERTH[*]} build -q --no-cache --network none -t bench:cold ctx"
       -n berth-warm "${BERTH[*]} build -q -t bench:warm ctx")
 others=()
 if command -v docker >/dev/null && timeout 10 docker info >/dev/null 2>&1; then
@@ -69,11 +70,11 @@ fi
 
 # cold and warm runs have different counts: run hyperfine per command
 results=()
-for ((i = 0; i < ${#cmds[@]}; i += 3)); do
+for ((i = 0; i < ${#cmds[@]}; i += 3)); do  # entries are: -n NAME COMMAND
   name=${cmds[i+1]}
   cmd=${cmds[i+2]}
   runs=$RUNS_WARM
-  [[ $name == *cold ]] && runs=$RUNS_COLD
+  [[ $name == *cold* ]] && runs=$RUNS_COLD
   hyperfine -N --style none --warmup 1 --runs "$runs" --export-json "$W/$name.json" -n "$name" "$cmd" >/dev/null
   results+=("$name")
 done
@@ -82,9 +83,9 @@ done
 import json, sys
 w, names = sys.argv[1], sys.argv[2:]
 med = {n: json.load(open(f"{w}/{n}.json"))["results"][0]["median"] for n in names}
-print("berth build benchmark (20 MB context, 5 RUN steps), medians:")
+print("berth build benchmark (20 MB context, 5 RUN steps; cold-nonet = RUN with --network none), medians:")
 for n in names:
-    print(f"  {n:<12} {med[n]:8.3f} s")
+    print(f"  {n:<17} {med[n]:8.3f} s")
 for tool in ("docker", "podman"):
     for kind in ("cold", "warm"):
         if f"{tool}-{kind}" in med:
