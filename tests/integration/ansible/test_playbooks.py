@@ -47,6 +47,7 @@ def ok(result: PlayResult, changed: int | None = None) -> dict[str, int]:
     "network_volume.yml",
     "image.yml",
     "image_archive.yml",
+    "ops.yml",
 ])
 def test_playbook(ansible_run: AnsibleRun, playbook: str) -> None:
     ok(ansible_run.play(playbook))
