@@ -18,7 +18,7 @@ from engine.errors import BerthError, RegistryError
 from engine.images import manifests as mf
 from engine.images import reference as refmod
 from engine.images.progress import Progress
-from engine.images.registry.client import RegistryClient
+from engine.images.registry.client import RegistryClient, abort
 from engine.images.registry.errors import RetryableError
 from engine.images.store import Image, ImageStore
 
@@ -76,6 +76,7 @@ class BlobReader:
                 if self.resp is not None:
                     extra = self.resp.read(1)
                     if extra:
+                        abort(self.resp)
                         raise RegistryError(f"blob {self.digest}: larger than its declared size {self.size}",
                                             field="blob")
                 return b""
@@ -96,7 +97,7 @@ class BlobReader:
                 return b
             # short read: the connection dropped or the body was truncated
             if self.resp is not None:
-                self.resp.close()
+                abort(self.resp)
                 self.resp = None
             self.resumes += 1
             if self.resumes > MAX_RESUMES:

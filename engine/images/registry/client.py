@@ -44,6 +44,15 @@ class Response:
             self.raw.close()
 
 
+def abort(r: http.client.HTTPResponse) -> None:
+    """Close a response that was not read to its end, and its connection with it (the unread
+    rest of the body would otherwise be taken for the next response)."""
+    r.close()
+    conn = getattr(r, "_berth_conn", None)
+    if conn is not None:
+        conn.close()
+
+
 class RegistryClient:
     """Talks to one repository of one registry."""
 
@@ -105,7 +114,9 @@ class RegistryClient:
                 h.setdefault("Content-Length", "0")
             try:
                 conn.request(method, path, body=data, headers=h)
-                return conn.getresponse()
+                resp = conn.getresponse()
+                resp._berth_conn = conn  # type: ignore[attr-defined]
+                return resp
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
                     http.client.CannotSendRequest, http.client.ResponseNotReady) as e:
                 conn.close()
@@ -248,6 +259,6 @@ class RegistryClient:
                     return Response(r.status, r.headers, raw=r, url=url)
                 return Response(r.status, r.headers, body=r.read(), url=url)
             body_bytes = r.read(64 * 1024)
-            r.close()
+            abort(r)
             raise from_response(r.status, body_bytes, what or f"{method} {url}")
         raise RegistryError(f"{what or url}: too many redirects", field="registry")
