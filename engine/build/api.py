@@ -40,7 +40,8 @@ def build(ctx: Context, context_dir: str | os.PathLike[str] | None = None, docke
         raise InvalidArgument(f"Dockerfile {str(df_path)!r} not found", field="dockerfile") from None
     return build_text(ctx, cdir, text, df_path.name, tags=tags or [], build_args=build_args or {},
                       target=target, labels=labels or {}, nocache=nocache, pull=pull, network=network,
-                      platform=platform, quiet=quiet, out=out, extra_hosts=_hosts(extra_hosts))
+                      platform=platform, quiet=quiet, out=out, extra_hosts=_hosts(extra_hosts),
+                      dockerfile_path=df_path)
 
 
 def _hosts(extra: dict[str, str] | list[str] | None) -> list[tuple[str, str]]:
@@ -58,7 +59,7 @@ def build_text(ctx: Context, context_dir: Path, text: str, filename: str = "Dock
                tags: list[str], build_args: dict[str, str | None], target: str | None,
                labels: dict[str, str], nocache: bool, pull: bool, network: str | None,
                platform: str | None, quiet: bool, out: IO[str] | None,
-               extra_hosts: list[tuple[str, str]] | None = None) -> str:
+               extra_hosts: list[tuple[str, str]] | None = None, dockerfile_path: Path | None = None) -> str:
     from engine.build import instructions
     from engine.build.executor import Builder, BuildOptions
     from engine.images import reference
@@ -74,5 +75,5 @@ def build_text(ctx: Context, context_dir: Path, text: str, filename: str = "Dock
     instructions.check(df, target)
     opts = BuildOptions(tags=list(tags), build_args=dict(build_args), target=target, labels=dict(labels),
                         nocache=nocache, pull=pull, network=network, platform=platform, quiet=quiet,
-                        extra_hosts=list(extra_hosts or []))
+                        extra_hosts=list(extra_hosts or []), dockerfile_path=dockerfile_path)
     return Builder(ctx, context_dir, df, opts, out).build().id

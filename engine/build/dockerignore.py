@@ -60,12 +60,18 @@ def read_patterns(text: str) -> list[str]:
     return pats
 
 
-def load(context_dir: Path) -> list[str]:
-    f = context_dir / ".dockerignore"
-    try:
-        return read_patterns(f.read_text(errors="surrogateescape"))
-    except FileNotFoundError:
-        return []
+def load(context_dir: Path, dockerfile: Path | None = None) -> list[str]:
+    """Patterns of `<Dockerfile>.dockerignore` beside the Dockerfile when there is one
+    (buildkit's per-Dockerfile ignore file), else of `<context>/.dockerignore`."""
+    candidates = [context_dir / ".dockerignore"]
+    if dockerfile is not None:
+        candidates.insert(0, dockerfile.parent / (dockerfile.name + ".dockerignore"))
+    for f in candidates:
+        try:
+            return read_patterns(f.read_text(errors="surrogateescape"))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+    return []
 
 
 @dataclass

@@ -98,6 +98,7 @@ class BuildOptions:
     platform: str | None = None
     quiet: bool = False
     extra_hosts: list[tuple[str, str]] = field(default_factory=list)
+    dockerfile_path: Path | None = None  # for a <Dockerfile>.dockerignore beside it
 
 
 @dataclass
@@ -153,7 +154,7 @@ class Builder:
         self.cache = BuildCache(ctx, self.store)
         self.context_dir = Path(context_dir).resolve()
         try:
-            matcher = dockerignore.Matcher(dockerignore.load(self.context_dir))
+            matcher = dockerignore.Matcher(dockerignore.load(self.context_dir, opts.dockerfile_path))
         except ValueError as e:
             raise InvalidArgument(str(e), field="dockerignore") from None
         self.tree = SourceTree(self.context_dir, matcher, is_context=True)
@@ -163,6 +164,7 @@ class Builder:
         self.step_no = 0
         self.total = 0
         self.tmp = ctx.builds_dir / "tmp"
+        _sweep_stale(self.tmp)
         plat = host_platform()
         self.host_os = plat.get("os", "linux")
         self.host_arch = plat.get("architecture", "amd64")
@@ -687,6 +689,28 @@ class Builder:
 
 
 # ---------------------------------------------------------------------------- helpers
+def _sweep_stale(tmp: Path, older_than: float = 3600) -> None:
+    """Remove scratch dirs a killed build left behind (never one that is still mounted)."""
+    import time
+
+    try:
+        entries = list(os.scandir(tmp))
+    except FileNotFoundError:
+        return
+    with open("/proc/self/mountinfo") as f:
+        mounts = f.read()
+    now = time.time()
+    for e in entries:
+        try:
+            if now - e.stat(follow_symlinks=False).st_mtime < older_than or (" " + e.path + "/") in mounts:
+                continue
+        except OSError:
+            continue
+        from engine.build.fsutil import _rm
+
+        _rm(Path(e.path))
+
+
 def _heredoc_script(ins: RunCmd) -> str:
     """RUN with here-documents, as one script for the shell (buildkit's rules)."""
     cmd = ins.cmd[0] if ins.cmd else ""

@@ -71,7 +71,8 @@ def run(verb: str, argv: list[str], g: Globals) -> int:
     image_id = build_text(g.ctx, ctx_dir, text, df_path.name, tags=a.tag, build_args=build_args,
                           target=a.target, labels=labels, nocache=a.no_cache, pull=a.pull,
                           network=a.network, platform=a.platform, quiet=a.quiet,
-                          out=sys.stdout, extra_hosts=_hosts(a.add_host))
+                          out=sys.stdout, extra_hosts=_hosts(a.add_host),
+                          dockerfile_path=None if a.file == "-" else df_path)
     if a.quiet:
         print(image_id)
     return 0

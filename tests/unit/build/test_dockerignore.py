@@ -55,3 +55,17 @@ def test_walk_into_excluded_dir_only_when_an_exception_can_match() -> None:
     assert m.may_include_below("docs")
     assert not m.may_include_below("other")
     assert not Matcher(["docs"]).may_include_below("docs")
+
+
+def test_per_dockerfile_ignore_file_wins(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from engine.build.dockerignore import load
+
+    (tmp_path / ".dockerignore").write_text("global\n")
+    df = tmp_path / "sub" / "app.Dockerfile"
+    df.parent.mkdir()
+    df.write_text("FROM x\n")
+    assert load(tmp_path, df) == ["global"]
+    (tmp_path / "sub" / "app.Dockerfile.dockerignore").write_text("specific\n")
+    assert load(tmp_path, df) == ["specific"]
+    assert load(tmp_path) == ["global"]
+    assert load(tmp_path / "nope") == []
