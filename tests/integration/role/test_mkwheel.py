@@ -78,3 +78,20 @@ def test_missing_pyproject_is_a_clear_error(tmp_path: Path) -> None:
                        capture_output=True, text=True)
     assert p.returncode != 0
     assert f"berth_source_dir {str(tmp_path)!r} has no pyproject.toml" in p.stderr
+
+
+def test_built_collection_ships_the_engine_the_role_installs(tmp_path: Path) -> None:
+    """`ansible-galaxy collection build` output holds the engine source, and the role's default
+    source (the collection root, role_path/../..) yields the wheel from an installed copy."""
+    galaxy = Path(sys.executable).parent / "ansible-galaxy"
+    subprocess.run([str(galaxy), "collection", "build", "--output-path", str(tmp_path / "dist"), str(REPO)],
+                   check=True, capture_output=True)
+    tarball = next((tmp_path / "dist").glob("berth-engine-*.tar.gz"))
+    subprocess.run([str(galaxy), "collection", "install", "--offline", "-p", str(tmp_path / "coll"), str(tarball)],
+                   check=True, capture_output=True)
+    root = tmp_path / "coll" / "ansible_collections" / "berth" / "engine"
+    role_path = root / "roles" / "host"
+    assert (role_path / "files" / "mkwheel.py").is_file()
+    w = build(role_path / ".." / "..", tmp_path / "out")
+    with zipfile.ZipFile(w["path"]) as z:
+        assert "engine/cli/__init__.py" in z.namelist()
