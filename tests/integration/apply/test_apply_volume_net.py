@@ -60,7 +60,12 @@ def test_container_on_network_with_ports_and_volumes(berth_host, busybox_image, 
             data += chunk
     assert b"hello from berth apply" in data
     # joining a second network happens in place (same container), and is idempotent
-    converge(berth_host, request("network", {"name": "sidenet", "ipam_config": [{"subnet": "10.93.0.0/24"}]}))
+    side = {"name": "sidenet", "ipam_config": [{"subnet": "10.93.0.0/24"}]}
+    converge(berth_host, request("network", side))
+    # network kind: `connected` attaches the running container (docker_network's connected)
+    rn = converge(berth_host, request("network", {**side, "connected": ["www"], "appends": True}))
+    assert rn["actions"] == ["connected www"]
+    assert [c["Name"] for c in rn["resource"]["Containers"].values()] == ["www"]
     two = {**spec, "networks": [*spec["networks"], {"name": "sidenet", "aliases": ["side"]}]}
     r2 = converge(berth_host, request("container", two))
     assert r2["actions"] == ["updated"] and r2["resource"]["Id"] == r["resource"]["Id"]
