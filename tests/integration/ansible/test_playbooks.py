@@ -48,6 +48,7 @@ def ok(result: PlayResult, changed: int | None = None) -> dict[str, int]:
     "image.yml",
     "image_archive.yml",
     "ops.yml",
+    "image_build.yml",
 ])
 def test_playbook(ansible_run: AnsibleRun, playbook: str) -> None:
     ok(ansible_run.play(playbook))
