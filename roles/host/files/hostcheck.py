@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
     checks: dict[str, dict[str, Any]] = {}
 
     info: dict[str, Any] = {}
-    p = subprocess.run([berth, *rest, "info", "--format", "json"], capture_output=True, text=True)
+    p = subprocess.run([berth, *rest, "info", "--format", "json"], capture_output=True, text=True, check=False)
     try:
         info = json.loads(p.stdout) if p.returncode == 0 else {}
     except json.JSONDecodeError:
@@ -88,7 +88,7 @@ def main(argv: list[str]) -> int:
     elif nft is None:
         checks["nftables"] = _check(False, "nft not found")
     else:
-        q = subprocess.run([nft, "-c", "add table inet berth_hostcheck"], capture_output=True, text=True)
+        q = subprocess.run([nft, "-c", "add table inet berth_hostcheck"], capture_output=True, text=True, check=False)
         checks["nftables"] = _check(q.returncode == 0, nft if q.returncode == 0
                                     else f"nft -c refused a table: {q.stderr.strip()[:300]}")
 
