@@ -6,6 +6,7 @@ after its processes are gone. The CLI verbs (engine/cli/network_cmds.py) and `be
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -317,10 +318,16 @@ def _setup_locked(ctx: Context, record: dict, mode: str) -> dict:
     if mode.startswith("container:"):
         target = store.find_container(ctx, mode.split(":", 1)[1])
         tst = store.load_state(ctx, target["Id"])
-        if not tst or not tst.get("Netns") and tst.get("Mode") != "host":
+        netns = (tst or {}).get("Netns", "")
+        if tst is None:
+            # a sandbox Berth did not make (e.g. runc's own for `none`): the process's namespace
+            pid = int(((target.get("State") or {}).get("Pid")) or 0)
+            if pid > 0 and os.path.exists(f"/proc/{pid}/ns/net"):
+                netns = f"/proc/{pid}/ns/net"
+        if not netns and (tst or {}).get("Mode") != "host":
             raise Conflict(f"cannot join the network of container {mode.split(':', 1)[1]}: it is not running",
                            field="network_mode")
-        st["Netns"] = tst.get("Netns", "")
+        st["Netns"] = netns
         st["Target"] = target["Id"]
         tdir = ctx.containers_dir / target["Id"]
         for f in ("hosts", "resolv.conf"):
@@ -352,9 +359,10 @@ def _setup_locked(ctx: Context, record: dict, mode: str) -> dict:
             _attach(ctx, st, net, aliases, ip, mac)
         _publish(ctx, st, record)
     store.save_state(ctx, st)
-    from engine.networks import firewall
+    if st["Endpoints"]:
+        from engine.networks import firewall
 
-    firewall.apply(ctx)
+        firewall.apply(ctx)
     _write_hosts(ctx, st)
     for nid in st["Order"]:
         _refresh_peers(ctx, nid, exclude=cid)
@@ -389,7 +397,7 @@ def _bring_up(ctx: Context, net: dict) -> dict:
             else:
                 raise Conflict(f"subnet {sub} of network {net['Name']} overlaps a route on this host",
                                field="subnet")
-        netlink.ensure_bridge(br, conf["Gateway"], int(conf["Subnet"].split("/")[1]))
+        netlink.ensure_bridge(br, conf["Gateway"], int(conf["Subnet"].split("/")[1]), store.link_alias(ctx))
     if not net.get("Internal"):
         netlink.enable_forwarding()
     return net
@@ -423,7 +431,8 @@ def _attach(ctx: Context, st: dict, net: dict, aliases: list[str], ip: str | Non
     st["Endpoints"][net["Id"]] = ep
     st["Order"].append(net["Id"])
     store.save_state(ctx, st)
-    netlink.add_endpoint(Path(st["Netns"]), host_if, ifname, ep["Bridge"], mac, addr, plen, gateway)
+    netlink.add_endpoint(Path(st["Netns"]), host_if, ifname, ep["Bridge"], mac, addr, plen, gateway,
+                         store.link_alias(ctx))
     return ep
 
 
@@ -522,9 +531,9 @@ def _teardown_locked(ctx: Context, cid: str) -> None:
     if st is None or st.get("Mode") not in ("host",) and not str(st.get("Mode", "")).startswith("container:"):
         if netlink.is_netns(ns) or ns.exists():
             netlink.remove_netns(ns)
-    had_ports = bool(st and st.get("Ports")) or bool(touched)
+    had_rules = bool(st and st.get("Ports")) or bool(touched)
     store.drop_state(ctx, cid)
-    if had_ports or st is None:
+    if had_rules:
         firewall.apply(ctx)
     for nid in touched:
         _refresh_peers(ctx, nid)

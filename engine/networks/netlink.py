@@ -111,8 +111,9 @@ def enable_forwarding() -> None:
         _sysctl("/proc/sys/net/ipv4/ip_forward", "1")
 
 
-def ensure_bridge(name: str, gateway: str, prefixlen: int) -> bool:
-    """Create the bridge with the gateway address, up. Returns True when it was created."""
+def ensure_bridge(name: str, gateway: str, prefixlen: int, alias: str = "") -> bool:
+    """Create the bridge with the gateway address, up. Returns True when it was created.
+    `alias` (IFLA_IFALIAS) tags the link with the engine instance that owns it."""
     created = False
     with _ipr() as ip:
         idx = ip.link_lookup(ifname=name)
@@ -125,6 +126,8 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int) -> bool:
             idx = ip.link_lookup(ifname=name)
         index = idx[0]
         try:
+            if alias and created:
+                ip.link("set", index=index, ifalias=alias)
             have = {a.get_attr("IFA_ADDRESS") for a in ip.get_addr(index=index, family=socket.AF_INET)}
             if gateway not in have:
                 ip.addr("add", index=index, address=gateway, prefixlen=prefixlen)
@@ -157,7 +160,7 @@ def bridge_ports(name: str) -> list[str]:
 
 
 def add_endpoint(netns: Path, host_if: str, ifname: str, bridge: str, mac: str, address: str,
-                 prefixlen: int, gateway: str | None) -> None:
+                 prefixlen: int, gateway: str | None, alias: str = "") -> None:
     """A veth pair: `host_if` on the bridge, its peer moved into `netns` as `ifname` with the
     address (and a default route via `gateway` when given)."""
     tmp = "t" + host_if[1:]
@@ -171,6 +174,8 @@ def add_endpoint(netns: Path, host_if: str, ifname: str, bridge: str, mac: str, 
             hidx = ip.link_lookup(ifname=host_if)[0]
             pidx = ip.link_lookup(ifname=tmp)[0]
             ip.link("set", index=hidx, master=br)
+            if alias:
+                ip.link("set", index=hidx, ifalias=alias)
             ip.link("set", index=pidx, net_ns_fd=str(netns))
             ip.link("set", index=hidx, state="up")
         except Exception as e:

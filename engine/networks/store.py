@@ -42,6 +42,11 @@ def table_name(ctx: Context) -> str:
     return "berth" if str(ctx.root) == DEFAULT_ROOT else f"berth_{_root_tag(ctx)}"
 
 
+def link_alias(ctx: Context) -> str:
+    """The ifalias of every link Berth makes: which engine instance owns it (`ip link` shows it)."""
+    return f"berth {ctx.root}"[:255]
+
+
 def bridge_name(ctx: Context, rec: dict) -> str:
     opt = (rec.get("Options") or {}).get("com.docker.network.bridge.name")
     if opt:

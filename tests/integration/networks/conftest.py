@@ -3,6 +3,7 @@ veth pair) and snapshots of the kernel objects Berth may leave behind."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -52,16 +53,27 @@ def other_host() -> Iterator[OtherHost]:
         sh("ip", "netns", "del", ns, check=False)
 
 
+def _alias(link: str) -> str:
+    try:
+        with open(f"/sys/class/net/{link}/ifalias") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def snapshot(base: str) -> dict[str, object]:
-    links = sorted(n for n in os.listdir("/sys/class/net") if n.startswith(("vb", "br-", "berth0")))
+    """Links, mounts, netns and nft tables of the Berth host whose files live under `base`
+    (links carry the owning root in their ifalias; other hosts may run tests at the same time)."""
+    links = sorted(n for n in os.listdir("/sys/class/net") if _alias(n).startswith(f"berth {base}/"))
     with open("/proc/self/mountinfo") as f:
         mounts = [ln.split()[4] for ln in f]
     tables = json.loads(sh("nft", "-j", "list", "tables").stdout or '{"nftables": []}')["nftables"]
+    table = "berth_" + hashlib.sha256(f"{base}/root".encode()).hexdigest()[:8]
     return {
         "links": links,
         "mounts": sorted(m for m in mounts if m.startswith(base)),
         "nsfs": sum(1 for m in mounts if m.startswith(base) and "/netns/" in m),
-        "tables": sorted(t["table"]["name"] for t in tables if "table" in t and t["table"]["name"].startswith("berth")),
+        "tables": sorted(t["table"]["name"] for t in tables if "table" in t and t["table"]["name"] == table),
     }
 
 
