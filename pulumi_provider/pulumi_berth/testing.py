@@ -261,6 +261,29 @@ class Deployment:
             del self.state[urn]
         return summary
 
+    def save(self, path: str) -> None:
+        """Write the state to a file (mode 0600: like a Pulumi state file it holds secrets)."""
+        import json
+        import os
+
+        data = [{**rs.__dict__, "secret_inputs": sorted(rs.secret_inputs)} for rs in self.state.values()]
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+
+    @classmethod
+    def load(cls, path: str, project: str = "berth", stack: str = "test") -> Deployment:
+        import json
+        import os
+
+        dep = cls(project, stack)
+        if os.path.exists(path):
+            with open(path) as f:
+                for d in json.load(f):
+                    rs = ResourceState(**{**d, "secret_inputs": set(d["secret_inputs"])})
+                    dep.state[rs.urn] = rs
+        return dep
+
     def resource(self, name: str) -> ResourceState:
         for rs in self.state.values():
             if rs.name == name:

@@ -60,6 +60,12 @@ def test_lifecycle(fake) -> None:
     assert s.count("same") == 5 and len(s.ops) == 5, s.ops
     assert s.ssh_execs == 0
 
+    saved = fake["root"].parent / "state.json"  # the state survives a new process
+    dep.save(str(saved))
+    assert saved.stat().st_mode & 0o077 == 0
+    dep = Deployment.load(str(saved))
+    assert dep.up(_program(fake)).count("same") == 5
+
     s = dep.up(_program(fake, restart_policy="always"))
     assert s.of("demo-web") == ["update"] and s.of("demo-client-0") == ["update"]
     assert _db(fake)["container"]["demo-web"]["id"] == web_id  # in place
