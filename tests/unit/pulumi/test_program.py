@@ -115,12 +115,3 @@ def test_refresh_shows_drift_then_up_repairs_it(fake) -> None:
     o = _db(fake)["container"]["demo-web"]
     assert o["spec"]["restart_policy"] == "unless-stopped" and o["state"] == "started"
     dep.destroy()
-
-
-def test_adopt(fake) -> None:
-    dep = Deployment()
-    dep.up(_program(fake))
-    other = Deployment()  # a second stack declaring the same objects
-    with pytest.raises(Exception, match="already exists .*adopt=True"):
-        other.up(_program(fake))
-    dep.destroy()
