@@ -128,19 +128,26 @@ def test_role_validates_its_variables_naming_them(sshd, base) -> None:
     assert not (base / "opt").exists()  # refused before anything was made
 
 
-def test_role_writes_an_init_script_where_there_is_no_systemd(sshd, base) -> None:
-    initd = base / "init.d"
+def test_role_boot_hooks_run_berth_restore(sshd, base) -> None:
+    """This machine's PID 1 is not systemd: `auto` installs nothing and says so; the systemd
+    unit and the init script are written where asked (enabling needs the real init system)."""
+    restore = f"{base}/opt/bin/berth --root {base}/root --runroot {base}/run --config {base}/etc/config.toml restore"
+    units, initd = base / "units", base / "init.d"
+    units.mkdir()
     initd.mkdir()
-    v = role_vars(base, berth_boot_hook="sysvinit", berth_initd_dir=str(initd))
-    plays = [{"hosts": "all", "gather_facts": False, "tasks": [
-        {"ansible.builtin.include_role": {"name": "berth.engine.host", "tasks_from": "boot"}}]}]
-    first = run_playbook(sshd, base / "run1", plays, v)
+    v = role_vars(base, berth_boot_enable=False, berth_systemd_unit_dir=str(units), berth_initd_dir=str(initd))
+    boot = [{"hosts": "all", "gather_facts": False, "tasks": [
+        {"name": f"boot hook {hook}", "ansible.builtin.include_role": {"name": "berth.engine.host", "tasks_from": "boot"},
+         "vars": {"berth_boot_hook": hook}} for hook in ("auto", "systemd", "sysvinit")]}]
+    first = run_playbook(sshd, base / "run1", boot, v)
     assert first.rc == 0, first.failure()
+    assert "No boot hook installed" in first.result("Say why there is no boot hook")["msg"]
+    unit = (units / "berth-restore.service").read_text()
+    assert f"ExecStart={restore}\n" in unit
+    assert "Type=oneshot" in unit and "WantedBy=multi-user.target" in unit
     script = initd / "berth-restore"
     assert script.stat().st_mode & 0o777 == 0o755
-    text = script.read_text()
-    assert f"{base}/opt/bin/berth --root {base}/root --runroot {base}/run --config {base}/etc/config.toml restore" \
-        in text
+    assert restore in script.read_text()
     assert subprocess.run(["sh", "-n", str(script)]).returncode == 0
-    second = run_playbook(sshd, base / "run2", plays, v)
+    second = run_playbook(sshd, base / "run2", boot, v)
     assert second.rc == 0 and second.changed_tasks() == []
