@@ -393,7 +393,7 @@ def cmd_run(verb: str, argv: list[str], g: Globals) -> int:
         return att.connect(runtime.attach_socket(ctx, c))
 
     try:
-        _cid, sock = api.start(ctx, cid, attach=do_attach)
+        _cid, sock = api.start_attached(ctx, cid, do_attach)
     except BaseException:
         _remove_quietly(g, cid)
         raise
@@ -489,7 +489,7 @@ def _start_attached(g: Globals, ref: str, interactive: bool) -> int:
     from engine.containers import attach as att
 
     ctx = g.ctx
-    cid, sock = api.start(ctx, ref, attach=lambda c: att.connect(runtime.attach_socket(ctx, c)))
+    cid, sock = api.start_attached(ctx, ref, lambda c: att.connect(runtime.attach_socket(ctx, c)))
     if sock is None:
         return 0
     run = api.current_run(ctx, cid)

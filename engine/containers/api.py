@@ -131,9 +131,14 @@ def _empty_netsettings() -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- start
-def start(ctx: Context, ref: str, attach: Callable[[str], Any] | None = None) -> tuple[str, Any]:
-    """Start a created or stopped container. `attach(cid)` is called between `runc create` and
-    `runc start` (foreground runs connect to the output there); its result is returned."""
+def start(ctx: Context, ref: str) -> str:
+    """Start a created or stopped container (no-op when running); returns its ID."""
+    return start_attached(ctx, ref, None)[0]
+
+
+def start_attached(ctx: Context, ref: str, attach: Callable[[str], Any] | None) -> tuple[str, Any]:
+    """Like start; `attach(cid)` is called between `runc create` and `runc start` (foreground
+    runs connect to the output there) and its result is returned."""
     cid = store.resolve_id(ctx, ref)
     with store.locked_record(ctx, cid) as rec:
         if rec["State"]["Running"] and live_running(ctx, rec):
@@ -493,7 +498,7 @@ def kill(ctx: Context, ref: str, signal_name: str = "KILL") -> str:
 
 def restart(ctx: Context, ref: str, timeout: int | None = None) -> str:
     cid = stop(ctx, ref, timeout)
-    return start(ctx, cid)[0]
+    return start(ctx, cid)
 
 
 def pause(ctx: Context, ref: str) -> str:
@@ -702,6 +707,25 @@ def image_users(ctx: Context, image_id: str) -> list[str]:
     """Names of the containers (any state) that use the image with this ID."""
     want = image_id if image_id.startswith("sha256:") else "sha256:" + image_id
     return [r["Name"].lstrip("/") for r in store.all_records(ctx) if r.get("Image") == want]
+
+
+def exec_run(ctx: Context, ref: str, cmd: list[str], **kw: Any) -> tuple[int, bytes, bytes]:
+    """See engine.containers.execs.exec_run."""
+    from engine.containers import execs
+
+    return execs.exec_run(ctx, ref, cmd, **kw)
+
+
+def logs(ctx: Context, ref: str, *, tail: int | None = None, since: float | None = None,
+         until: float | None = None, timestamps: bool = False) -> list[tuple[str, bytes]]:
+    """The container's log as (stream, data) pairs, stdout and stderr apart."""
+    from engine.containers import logs as logmod
+
+    rec = store.load(ctx, store.resolve_id(ctx, ref))
+    out: list[tuple[str, bytes]] = []
+    logmod.read(rec["LogPath"], tail=tail, since=since, until=until, timestamps=timestamps,
+                out=lambda stream, data: out.append((stream, data)))
+    return out
 
 
 def warnings_of(ctx: Context, cid: str) -> list[str]:

@@ -66,17 +66,22 @@ def test_restore_after_simulated_reboot(berth_host, busybox_image):
                    "sleep", "600")
     berth_host.run("run", "-d", *NONE, "--name", "plain", busybox_image, "sleep", "600")
     berth_host.run("stop", "-t", "0", "unless2")
-    # "reboot": every container process and monitor dies, mounts go, the runroot is cleared
-    for name in ("always1", "unless1", "plain"):
-        os.kill(inspect(berth_host, name)["State"]["Pid"], signal.SIGKILL)
+    # "reboot": every monitor, berth helper and container process dies at once (monitors
+    # first, so no exit command gets to apply a restart policy), mounts go, the runroot is cleared
+    pids = [inspect(berth_host, name)["State"]["Pid"] for name in ("always1", "unless1", "plain")]
     for pid in os.listdir("/proc"):
-        if pid.isdigit():
+        if pid.isdigit() and int(pid) != os.getpid():
             try:
                 cmd = open(f"/proc/{pid}/cmdline", "rb").read()
             except OSError:
                 continue
-            if str(berth_host.runroot).encode() in cmd and b"conmon" in cmd.split(b"\0")[0]:
+            if str(berth_host.runroot).encode() in cmd:
                 os.kill(int(pid), signal.SIGKILL)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     with open("/proc/self/mountinfo") as f:
         mps = [ln.split()[4] for ln in f if ln.split()[4].startswith(str(berth_host.base))]
     for mp in sorted(mps, key=len, reverse=True):
