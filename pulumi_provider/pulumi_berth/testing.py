@@ -183,8 +183,8 @@ class _EngineMocks(Mocks):
                                       secret_inputs), new=d.delete_before_replace)
             return res.id, dict(res.outs or {})
         self._record("update", args.name)
-        if self.preview:
-            return old.id, {**old.outputs, **news}
+        if self.preview:  # like the engine: computed outputs of an update are unknown until it runs
+            return old.id, {**news, **{k: UNKNOWN for k in outputs_keys}}
         upd = provider.update(old.id, old.outputs, news)
         self._store(ResourceState(urn, args.typ, args.name, old.id, news, dict(upd.outs or {}), prov_str,
                                   secret_inputs))

@@ -5,6 +5,7 @@ The same flows run against the real engine in tests/integration/pulumi/test_prog
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +89,27 @@ def test_lifecycle(fake) -> None:
     dep.destroy()
     assert all(not v for v in _db(fake).values())
     assert dep.state == {}
+
+
+def test_changed_context_rebuilds_and_replaces_the_container(fake, tmp_path: Path, monkeypatch) -> None:
+    ctx = tmp_path / "web"
+    shutil.copytree(berth_stack.WEB_CONTEXT, ctx)
+    monkeypatch.setattr(berth_stack, "WEB_CONTEXT", ctx)
+    dep = Deployment()
+    dep.up(_program(fake))
+    image_id = dep.resource("demo-web-image").outputs["image_id"]
+    (ctx / "README.md").write_text("ignored by .dockerignore")
+    s = dep.preview(_program(fake))
+    assert s.of("demo-web-image") == ["same"] and s.of("demo-web") == ["same"]
+    (ctx / "index.html").write_text("<h1>v2</h1>")
+    s = dep.preview(_program(fake))  # preview shows the rebuild and the replacement, builds nothing
+    assert s.of("demo-web-image") == ["update"] and s.of("demo-web") == ["replace"]
+    assert _db(fake)["image"]["demo/web:1"]["id"] == image_id
+    s = dep.up(_program(fake))
+    assert s.of("demo-web-image") == ["update"] and s.of("demo-web") == ["replace"]
+    assert dep.resource("demo-web-image").outputs["image_id"] != image_id
+    assert _db(fake)["container"]["demo-web"]["spec"]["image"] == dep.resource("demo-web-image").outputs["image_id"]
+    dep.destroy()
 
 
 def test_check_names_the_failing_property(fake) -> None:
