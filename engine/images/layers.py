@@ -84,14 +84,64 @@ class _Peek:
         return True
 
 
+class _GzipReader:
+    """gzip (multi-member) on zlib directly: zlib checks each member's CRC and size itself,
+    without gzip.GzipFile's per-read Python overhead."""
+
+    RAW_CHUNK = 256 * 1024
+
+    def __init__(self, raw: _Peek) -> None:
+        import zlib
+
+        self.zlib = zlib
+        self.raw = raw
+        self.d = zlib.decompressobj(31)
+        self.pending = b""  # compressed input not yet given to zlib (unconsumed tail)
+        self.done = False
+
+    def read(self, n: int = -1) -> bytes:
+        want = n if n and n > 0 else 1 << 20
+        while not self.done:
+            if not self.pending:
+                self.pending = self.raw.read(self.RAW_CHUNK)
+                if not self.pending:
+                    if not self.d.eof:
+                        raise EOFError("compressed layer ended before the end of the gzip stream")
+                    self.done = True
+                    break
+            out = self.d.decompress(self.pending, want)
+            self.pending = self.d.unconsumed_tail
+            if self.d.eof:
+                rest = self.d.unused_data + self.pending
+                self.pending = b""
+                if rest.strip(b"\0"):
+                    if not rest.startswith(GZIP_MAGIC):
+                        raise EOFError("garbage after the gzip stream")
+                    self.d = self.zlib.decompressobj(31)
+                    self.pending = rest
+                else:
+                    more = self.raw.read(self.RAW_CHUNK)
+                    if more:  # more members (or padding) follow
+                        self.d = self.zlib.decompressobj(31)
+                        self.pending = more if more.strip(b"\0") else b""
+                        if not self.pending:
+                            continue
+                    else:
+                        self.done = True
+            if out:
+                return out
+        return b""
+
+    def readable(self) -> bool:
+        return True
+
+
 def open_decompressed(raw: BinaryIO) -> tuple[IO[bytes], str]:
     """Wrap `raw` in the right decompressor (by magic number). Returns (stream, kind)."""
     p = _Peek(raw)
     kind = detect_compression(p.peek(6))
     if kind == "gzip":
-        import gzip
-
-        return gzip.GzipFile(fileobj=p, mode="rb"), kind  # type: ignore[arg-type]
+        return _GzipReader(p), kind  # type: ignore[return-value]
     if kind == "zstd":
         import zstandard
 
@@ -410,6 +460,21 @@ class _Gate:
             else:
                 break
 
+    def skip_to(self, end: int) -> None:
+        """Move the served position to `end` (approved already), reading and forwarding the
+        bytes in large chunks without handing them to the parser."""
+        while True:
+            self.served = max(self.served, min(end, self.end))
+            self._trim()
+            if self.served >= end:
+                return
+            b = self.src.read(self.CHUNK)
+            if not b:
+                raise EOFError("layer tar ended inside a file")
+            self.chunks.append((self.end, b))
+            self.end += len(b)
+            self._flush()
+
     def discard_rest(self) -> None:
         self.chunks.clear()
         self.cursor = self.served = self.end
@@ -540,7 +605,16 @@ def _unpack_with_tar(tar: str, stream: IO[bytes], dest: Path) -> int:
                             raise LayerError(f"layer entry {name!r} has an unsupported type {ti.type!r}")
                 gate.approve(ti.offset_data, forward)
                 if ti.isreg() and not ti.issparse():
-                    gate.approve(ti.offset_data + ((ti.size + 511) // 512) * 512, forward)
+                    data_end = ti.offset_data + ((ti.size + 511) // 512) * 512
+                    gate.approve(data_end, forward)
+                    st = tf.fileobj
+                    # a large file's data need not go through the parser in 10 kB reads: skip it
+                    # (tarfile's stream keeps `pos` and a lookahead `buf`; only when they add up)
+                    if data_end - gate.served > (1 << 20) and isinstance(getattr(st, "buf", None), bytes) \
+                            and getattr(st, "pos", None) == gate.served - len(st.buf) == ti.offset_data:
+                        gate.skip_to(data_end)
+                        st.buf = b""
+                        st.pos = data_end
                 prev_forward = forward
             gate.approve(max(tf.offset, gate.approved_end), prev_forward)  # the last entry's data
         except tarfile.TarError as e:

@@ -227,3 +227,19 @@ def test_overlay_upper_roundtrip(tmp_path):
     assert (dest / "dir" / "gone").lstat().st_rdev == 0
     assert os.getxattr(dest / "dir" / "sub", "trusted.overlay.opaque") == b"y"
     assert (dest / "dir" / "hard").stat().st_ino == (dest / "dir" / "file").stat().st_ino
+
+
+def test_large_file_then_more_entries(sandbox, unpacker):
+    dest, _ = sandbox
+    big = os.urandom(3_500_123)
+    data = mk([(ti("big.bin"), big), (ti("after"), b"x"), ti("d", tarfile.DIRTYPE), (ti("d/big2"), big[:2_000_000])])
+    assert do_unpack(gzip.compress(data, compresslevel=1), dest) == len(big) + 1 + 2_000_000
+    assert (dest / "big.bin").read_bytes() == big
+    assert (dest / "after").read_bytes() == b"x"
+    assert (dest / "d" / "big2").read_bytes() == big[:2_000_000]
+    evil = mk([(ti("big.bin"), big), (ti("../evil"), b"x")])
+    dest2 = dest.parent / "second"
+    dest2.mkdir()
+    with pytest.raises(LayerError, match="'../evil'"):
+        do_unpack(evil, dest2)
+    assert not (dest.parent / "evil").exists()
