@@ -54,6 +54,13 @@ bench() {  # name command...
   printf "  %-42s %8.3f s\n" "$name" "${RESULT[$name]}"
 }
 
+bench_sh() {  # name "shell command"
+  local name=$1; shift
+  hyperfine -w 1 -r "$RUNS" --export-json "$W/h.json" "$@" >/dev/null 2>&1 || { echo "  $name: failed"; return; }
+  RESULT[$name]=$(median "$W/h.json")
+  printf "  %-42s %8.3f s\n" "$name" "${RESULT[$name]}"
+}
+
 echo "== run --rm --network none (trivial command), median of $RUNS"
 bench "runc run (floor)" "runc --root $W/runc-floor run --bundle $W/floor bench-floor"
 bench "berth run --rm" "$B run --rm --network none $IMG true"
@@ -68,9 +75,9 @@ if command -v podman >/dev/null && podman image exists busybox 2>/dev/null; then
 fi
 
 echo "== run -d + stop + rm, median of $RUNS"
-bench "berth run -d; stop; rm" --shell=bash "$B run -d --name bench1 --network none $IMG sleep 600 >/dev/null && $B stop -t 1 bench1 >/dev/null && $B rm bench1 >/dev/null"
+bench_sh "berth run -d; stop; rm" "$B run -d --name bench1 --network none $IMG sleep 600 >/dev/null && $B stop -t 1 bench1 >/dev/null && $B rm bench1 >/dev/null"
 if [ "$HAVE_DOCKER" = 1 ]; then
-  bench "docker run -d; stop; rm" --shell=bash "docker run -d --name bench1 --network none busybox sleep 600 >/dev/null && docker stop -t 1 bench1 >/dev/null && docker rm bench1 >/dev/null"
+  bench_sh "docker run -d; stop; rm" "docker run -d --name bench1 --network none busybox sleep 600 >/dev/null && docker stop -t 1 bench1 >/dev/null && docker rm bench1 >/dev/null"
 fi
 
 echo "== $N detached containers"

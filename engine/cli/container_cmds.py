@@ -410,7 +410,8 @@ def cmd_run(verb: str, argv: list[str], g: Globals) -> int:
     code = runtime.read_exit(ctx, cid)
     api.finalize(ctx, cid, run)
     if a.rm:
-        _remove_quietly(g, cid)
+        # the monitor ends by itself once its exit command finds no record; do not wait for it
+        _remove_quietly(g, cid, wait_monitor=False)
     return 125 if code is None else code
 
 
@@ -428,11 +429,11 @@ def _proxy_signals(g: Globals, cid: str, enabled: bool) -> None:
         signal.signal(s, handler)
 
 
-def _remove_quietly(g: Globals, cid: str) -> None:
+def _remove_quietly(g: Globals, cid: str, wait_monitor: bool = True) -> None:
     from engine.containers import api
 
     try:
-        api.remove(g.ctx, cid, force=True, volumes=True)
+        api.remove(g.ctx, cid, force=True, volumes=True, wait_monitor=wait_monitor)
     except BerthError:
         pass
 

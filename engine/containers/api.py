@@ -524,7 +524,7 @@ def unpause(ctx: Context, ref: str) -> str:
 
 
 # ----------------------------------------------------------------------------- remove
-def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False) -> str:
+def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False, wait_monitor: bool = True) -> str:
     cid = store.resolve_id(ctx, ref)
     rec = store.load(ctx, cid)
     if rec["State"]["Running"] or rec["State"]["Restarting"]:
@@ -564,7 +564,7 @@ def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False) -
         shutil.rmtree(runtime.conmon_dir(ctx, cid), ignore_errors=True)
     # the monitor finishes with its exit command (which finds no record); wait for it, like
     # docker rm waits for the shim
-    end = time.monotonic() + 10
+    end = time.monotonic() + (10 if wait_monitor else 0)
     while conmon_pid and runtime.pid_alive(conmon_pid, "conmon") and time.monotonic() < end:
         time.sleep(0.01)
     return cid

@@ -39,6 +39,16 @@ def resolve_image(ctx: Context, ref: str, field: str = "Image") -> Any:
 
 # ---- networks
 def network_validate(ctx: Context, body: dict[str, Any]) -> None:
+    hc = body.get("HostConfig") or {}
+    if hc.get("NetworkMode") == "none":  # no netlink needed: checked here (see network_setup)
+        if hc.get("PortBindings") or hc.get("PublishAllPorts"):
+            raise InvalidArgument("NetworkMode: conflicting options: port publishing and network mode none",
+                                  field="PortBindings")
+        others = [n for n in ((body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}) if n != "none"]
+        if others:
+            raise InvalidArgument(f"NetworkMode: a container with network mode none cannot join {others[0]!r}",
+                                  field="NetworkingConfig")
+        return
     api = _module("engine.networks.api", "validate")
     if api is not None:
         api.validate(ctx, body)

@@ -185,3 +185,57 @@ def test_create_then_start_and_bind_mounts(berth_host, busybox_image, tmp_path):
     assert (tmp_path / "w").read_text() == "w\n"
     mounts = {m["Destination"]: m for m in inspect(berth_host, cid)["Mounts"]}
     assert mounts["/ro"]["RW"] is False and mounts["/rw"]["Type"] == "bind"
+
+
+def test_stdin_and_follow_logs(berth_host, busybox_image):
+    p = berth_host.run("run", "--rm", "-i", *NONE, busybox_image, "sh", "-c", "cat; echo done", input="piped\n")
+    assert p.stdout == "piped\ndone\n"
+    berth_host.run("run", "-d", *NONE, "--name", "fl", busybox_image, "sh", "-c",
+                   "echo a; sleep 0.5; echo b >&2; echo c")
+    p = berth_host.run("logs", "-f", "fl")  # returns once the container has exited
+    assert (p.stdout, p.stderr) == ("a\nc\n", "b\n")
+
+
+def test_tty(berth_host, busybox_image):
+    import shutil
+
+    if not shutil.which("script"):
+        pytest.skip("needs util-linux script for a pseudo-terminal")
+    cmd = " ".join([*berth_host.argv, "run", "--rm", "-it", *NONE, busybox_image, "sh", "-c", "'tty; echo $TERM'"])
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, env=berth_host.env,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    assert p.returncode == 0
+    assert "/dev/pts/0" in p.stdout and "xterm" in p.stdout
+
+
+def test_run_none_network_stays_lean(berth_host, busybox_image):
+    """`run --network none` imports neither pyroute2 nor pydantic (start-up is paid per call)."""
+    import sys
+
+    argv = [sys.executable, "-X", "importtime", *berth_host.argv[1:], "run", "--rm", *NONE, busybox_image, "true"]
+    p = subprocess.run(argv, capture_output=True, text=True, env=berth_host.env, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in p.stderr.splitlines() if line.startswith("import time:")}
+    assert not {m for m in imported if m.split(".")[0] in ("pyroute2", "pydantic", "zstandard")}
+
+
+def test_oneshot_run_step(berth_host, busybox_image, tmp_path):
+    """Build steps: a process on an overlay of the image layers; changes land in the upper dir only."""
+    import io
+
+    from engine.containers.oneshot import run_step
+    from engine.context import Context
+    from engine.images.store import ImageStore
+
+    ctx = Context(root=berth_host.root, runroot=berth_host.runroot, config_path=berth_host.config)
+    img = ImageStore(ctx).resolve(busybox_image)
+    upper = tmp_path / "step" / "upper"
+    out = io.StringIO()
+    rc = run_step(ctx, lower_dirs=img.layer_dirs(), upper_dir=upper, args=["sh", "-c", "echo hi > /made; id -u; exit 3"],
+                  env=["PATH=/bin"], cwd="/", user="app", network_mode="none", shell_out=out)
+    assert rc == 3 and out.getvalue() == "sh: can't create /made: Permission denied\n1000\n"
+    rc = run_step(ctx, lower_dirs=img.layer_dirs(), upper_dir=upper, args=["sh", "-c", "echo hi > /made"],
+                  env=["PATH=/bin"], cwd="/", user="", network_mode="none", shell_out=out)
+    assert rc == 0
+    assert sorted(p.name for p in upper.iterdir()) == ["made"]
+    assert leftovers(berth_host) == []
