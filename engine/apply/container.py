@@ -288,6 +288,16 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     if after_status != before_status:
         plan.diff.add("state", before_status, after_status)
 
+    # ---- the engine's own checks, before anything is touched (and in check mode too)
+    body = None
+    if fresh:
+        body = create_body(image_ref or live["Config"]["Image"], desired)
+        if image is not None or not check:
+            _engine_check(lambda: edge.validate_body(body, (image or {}).get("Config") or {}, check))
+    elif update_names and any(x != "networks" for x in update_names):
+        changes = update_body(desired, [x for x in update_names if x != "networks"], live)
+        _engine_check(lambda: edge.validate_update(live, changes))
+
     result_extra: dict[str, Any] = {}
     if check:
         return _result(plan, live, result_extra)
@@ -298,7 +308,7 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
         if live is not None:
             _stop(edge, live, spec)
             edge.remove(live["Id"], force=True, volumes=spec.keep_volumes is False)
-        cid = edge.create(name, create_body(image_ref or live["Config"]["Image"], desired))
+        cid = edge.create(name, body)
     elif update_names:
         resources = [x for x in update_names if x != "networks"]
         if resources:
@@ -330,6 +340,31 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
                              + (f"; output: {logs[-2000:]}" if logs else ""), field="spec.detach")
         return _result(plan, final, result_extra)
     return _result(plan, edge.container(cid), result_extra)
+
+
+def _api_field_to_option() -> dict[str, str]:
+    out = {"PortBindings": "published_ports", "PublishAllPorts": "publish_all_ports", "Binds": "volumes",
+           "Volumes": "volumes", "Mounts": "mounts", "EndpointsConfig": "networks", "Image": "image"}
+    for o in co.OPTIONS:
+        if o.path:
+            parts = o.path.split(".")
+            rest = parts[1:] if parts[0] == "HostConfig" else parts
+            out.setdefault(rest[0], o.name)
+            out.setdefault(".".join(rest), o.name)
+    return out
+
+
+def _engine_check(fn: Any) -> None:
+    """Re-label an engine validation error with the spec option it comes from."""
+    try:
+        fn()
+    except InvalidArgument as e:
+        f = (e.field or "").removeprefix("HostConfig.")
+        opt = f if f in co.BY_NAME else _api_field_to_option().get(f) or _api_field_to_option().get(
+            f.split(".")[0])
+        if opt is None:
+            raise
+        raise InvalidArgument(f"spec.{opt}: {e.message}", field=f"spec.{opt}") from None
 
 
 def _stop(edge: Any, live: dict, spec: Any) -> None:

@@ -418,7 +418,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("mounts", list[dict[str, Any]], "HostConfig.Mounts", _mounts_convert, _mounts_canon,
            datatype="set"),
     Option("tmpfs", list[str], "HostConfig.Tmpfs", _tmpfs_convert, datatype="dict"),
-    Option("volumes_from", list[str], "HostConfig.VolumesFrom", _str_list, _sorted, datatype="set"),
     Option("restart_policy", Literal["no", "on-failure", "always", "unless-stopped"],
            "HostConfig.RestartPolicy.Name", _restart_name, _restart_name_canon, updatable=True),
     Option("restart_retries", int, "HostConfig.RestartPolicy.MaximumRetryCount", canon=_zero_canon,
@@ -498,7 +497,7 @@ UNSUPPORTED = frozenset({
     "links", "mac_address", "memory_swappiness", "oom_killer", "oom_score_adj", "paused", "pid_mode",
     "platform", "purge_networks", "runtime", "storage_opts", "timeout",
     "tls", "tls_hostname", "trust_image_content", "use_ssh_client", "userns_mode", "uts",
-    "validate_certs", "gpus", "volume_driver",
+    "validate_certs", "gpus", "volume_driver", "volumes_from",
 })
 
 # Options whose strict comparison is against the image's value overlaid with the user's.

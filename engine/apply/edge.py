@@ -153,6 +153,22 @@ class ContainerEdge(ImageEdge):
         return _fn("engine.containers.execs", "exec_run")(
             self.ctx, cid, cmd, env=env, user=user, workdir=workdir, tty=tty, detach=detach, capture=True)
 
+    def validate_body(self, body: dict[str, Any], image_config: dict[str, Any], check: bool) -> None:
+        """Run the engine's own create-time checks without creating anything, so a bad body
+        fails before an old container is removed, and check mode reports the same error."""
+        cfg = _mod("engine.containers.config")
+        hc = cfg.host_config(body.get("HostConfig"))
+        cfg.container_config(body, image_config, body["Image"], "0" * 64)
+        cfg.mounts(body, hc, image_config)
+        try:
+            _fn("engine.networks.api", "validate")(self.ctx, {**body, "HostConfig": hc})
+        except NotFound:
+            if not check:  # in check mode the network may come from an earlier (planned) task
+                raise
+
+    def validate_update(self, live: dict[str, Any], changes: dict[str, Any]) -> None:
+        _mod("engine.containers.config").host_config({**(live.get("HostConfig") or {}), **changes})
+
     def connect(self, cid: str, network: str, endpoint: dict[str, Any]) -> None:
         _fn("engine.networks.api", "connect")(
             self.ctx, cid, network, aliases=endpoint.get("Aliases"),

@@ -126,3 +126,29 @@ def test_pull_always_check_mode_predicts_a_newer_registry_image(berth_host, busy
     r = converge(berth_host, request("container", spec))  # check mode predicted this exactly
     assert r["actions"] == [f"pulled {ref}", "recreated", "started"]
     assert r["resource"]["Image"] != old_id
+
+
+def test_more_options_round_trip_through_the_record(berth_host, busybox_image, tmp_path):
+    """Options the other tests do not set, created (not started): the engine's record must
+    compare equal to the spec on the rerun (no perpetual diff), and a change must show."""
+    (tmp_path / "src").mkdir()
+    spec = {
+        "name": "rt", "image": busybox_image, "entrypoint": ["/bin/sh", "-c"], "command": ["sleep 1"],
+        "domainname": "example.org", "cpus": 0.5, "cpu_shares": 100,
+        "cpuset_cpus": "0", "cpuset_mems": "0", "memory": "128m", "memory_swap": "256m",
+        "devices": ["/dev/null:/dev/xnull:rw"], "privileged": False, "read_only": True, "auto_remove": False,
+        "publish_all_ports": True, "exposed_ports": ["9000/udp"], "published_ports": ["18081:80", "127.0.0.1::90/udp"],
+        "dns_search_domains": ["a.example"], "dns_opts": ["ndots:2"], "interactive": True, "tty": True,
+        "stop_signal": "SIGUSR1", "log_driver": "json-file",
+        "mounts": [{"target": "/bound", "source": str(tmp_path / "src"), "type": "bind", "read_only": True},
+                   {"target": "/t", "type": "tmpfs", "tmpfs_size": "2m", "tmpfs_mode": "1777"}],
+        "healthcheck": {"test": ["NONE"]}, "env": {"EMPTY": ""},
+    }
+    r = converge(berth_host, request("container", spec, "present"))
+    assert r["actions"] == ["created"] and r["resource"]["State"]["Status"] == "created"
+    r = converge(berth_host, request("container", {**spec, "cpus": 0.25, "mounts": spec["mounts"][:1]}, "present"))
+    assert r["actions"] == ["recreated"] and set(r["diff"]["after"]) == {"cpus", "mounts"}
+    # the engine's own checks run first, in check mode too, and name the option
+    bad = request("container", {**spec, "cpu_quota": 50000}, "present")
+    refused(berth_host, {**bad, "check": True}, "spec.cpus", lambda: containers(berth_host))
+    refused(berth_host, bad, "spec.cpus", lambda: containers(berth_host))

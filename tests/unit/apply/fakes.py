@@ -105,6 +105,23 @@ class FakeEdge:
         self.calls.append(("update", cid, copy.deepcopy(changes)))
         self._c(cid)["HostConfig"].update(changes)
 
+    def validate_body(self, body: dict, image_config: dict, check: bool) -> None:
+        self._check_hc(body.get("HostConfig", {}))
+
+    @staticmethod
+    def _check_hc(hc: dict) -> None:
+        if hc.get("NanoCpus") and (hc.get("CpuQuota") or hc.get("CpuPeriod")):
+            from engine.errors import InvalidArgument
+
+            raise InvalidArgument("NanoCpus: conflicting options: NanoCpus and CpuPeriod/CpuQuota", field="NanoCpus")
+
+    def validate_update(self, live: dict, changes: dict) -> None:
+        self._check_hc({**live["HostConfig"], **changes})
+        if changes.get("Memory") and changes["Memory"] < 6 * 1024 * 1024:
+            from engine.errors import InvalidArgument
+
+            raise InvalidArgument("Memory: minimum memory limit allowed is 6MB", field="Memory")
+
     def connect(self, cid: str, network: str, endpoint: dict) -> None:
         self.calls.append(("connect", cid, network))
         self._c(cid)["NetworkingConfig"].setdefault("EndpointsConfig", {})[network] = copy.deepcopy(endpoint)

@@ -47,7 +47,6 @@ CASES = {
     "mounts": ([{"target": "/m", "source": "v", "type": "volume"}], [{"target": "/t", "type": "tmpfs",
                                                                      "tmpfs_size": "1m"}]),
     "tmpfs": (["/run:size=1m"], ["/run"]),
-    "volumes_from": (["other"], ["another"]),
     "restart_policy": ("always", "unless-stopped"),
     "restart_retries": (3, 4),
     "memory": ("512m", "1g"),
@@ -293,3 +292,19 @@ def test_image_by_id_is_never_pulled():
     assert not apply_checked(edge, {"image": iid})["changed"]
     with pytest.raises(BerthError, match="not present"):
         apply(edge, {"image": image_id("other")})
+
+
+def test_engine_checks_run_before_anything_and_name_the_option():
+    edge = FakeEdge()
+    apply(edge, {"cpus": 1})
+    before = copy.deepcopy(edge.containers)
+    for check in (True, False):
+        with pytest.raises(InvalidArgument) as e:
+            apply(edge, {"cpus": 1, "cpu_quota": 5000}, check=check)
+        assert e.value.field == "spec.cpus" and "conflicting" in e.value.message
+        assert edge.containers == before  # the old container is still there
+    for check in (True, False):
+        with pytest.raises(InvalidArgument) as e:
+            apply(edge, {"cpus": 1, "memory": "1m"}, check=check)
+        assert e.value.field == "spec.memory"
+    assert edge.containers == before
