@@ -100,7 +100,28 @@ class _GzipReader:
         self.done = False
 
     def read(self, n: int = -1) -> bytes:
-        want = n if n and n > 0 else 1 << 20
+        """Like a file: n bytes unless the stream ends first (n < 0: everything)."""
+        if n is None or n < 0:
+            parts = []
+            while b := self._read_some(1 << 20):
+                parts.append(b)
+            return b"".join(parts)
+        if n == 0:
+            return b""
+        out = self._read_some(n)
+        if len(out) < n and out:
+            parts = [out]
+            got = len(out)
+            while got < n:
+                b = self._read_some(n - got)
+                if not b:
+                    break
+                parts.append(b)
+                got += len(b)
+            out = b"".join(parts)
+        return out
+
+    def _read_some(self, want: int) -> bytes:
         while not self.done:
             if not self.pending:
                 self.pending = self.raw.read(self.RAW_CHUNK)
