@@ -337,8 +337,6 @@ def _finalize_locked(ctx: Context, rec: dict[str, Any], run: int | None = None,
     rootfs.umount(store.cdir(ctx, cid) / "merged")
     st.update(Status="exited", Running=False, Paused=False, Restarting=False, Pid=0, ExitCode=code,
               OOMKilled=oom, FinishedAt=store.now())
-    if "Health" in st:
-        st["Health"]["Status"] = "unhealthy" if st["Health"]["Status"] == "unhealthy" else st["Health"]["Status"]
     rec["NetworkSettings"] = {**_empty_netsettings(), "Networks": {
         k: {**v, "IPAddress": "", "Gateway": "", "EndpointID": "", "MacAddress": "", "IPPrefixLen": 0}
         for k, v in (rec["NetworkSettings"].get("Networks") or {}).items()}}
@@ -398,7 +396,8 @@ def on_exit(ctx: Context, cid: str, run: int) -> None:
         return
     if rec["HostConfig"].get("AutoRemove"):
         try:
-            remove(ctx, cid, force=True, volumes=True)
+            # we are the monitor's exit command: it waits for us, so do not wait for it
+            remove(ctx, cid, force=True, volumes=True, wait_monitor=False)
         except NotFound:
             pass
         return
@@ -679,7 +678,9 @@ def restore(ctx: Context) -> list[str]:
 
 # ----------------------------------------------------------------------------- read side
 def _public(rec: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in rec.items() if not k.startswith("_")}
+    out = {k: v for k, v in rec.items() if not k.startswith("_")}
+    out["Mounts"] = [{k: v for k, v in m.items() if not k.startswith("_")} for m in rec.get("Mounts") or []]
+    return out
 
 
 def _live(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:

@@ -239,3 +239,17 @@ def test_oneshot_run_step(berth_host, busybox_image, tmp_path):
     assert rc == 0
     assert sorted(p.name for p in upper.iterdir()) == ["made"]
     assert leftovers(berth_host) == []
+
+
+def test_named_and_anonymous_volumes(berth_host, busybox_image):
+    berth_host.run("run", "--rm", *NONE, "-v", "vdata:/etc", busybox_image, "sh", "-c", "echo x > /etc/marker")
+    out = berth_host.run("run", "--rm", *NONE, "-v", "vdata:/data", busybox_image, "ls", "/data").stdout.split()
+    assert "marker" in out and "passwd" in out  # the image's /etc was copied into the empty volume
+    berth_host.run("run", "-d", *NONE, "--name", "av", "-v", "/scratch", busybox_image, "sleep", "600")
+    m = inspect(berth_host, "av")["Mounts"][0]
+    assert m["Type"] == "volume" and re.fullmatch(r"[0-9a-f]{64}", m["Name"]) and m["Destination"] == "/scratch"
+    assert all(not k.startswith("_") for k in m)
+    berth_host.run("rm", "-f", "-v", "av")
+    names = [v["Name"] for v in berth_host.json("ls", "volume")]
+    assert names == ["vdata"]
+    berth_host.run("volume", "rm", "vdata")
