@@ -12,7 +12,8 @@ from engine.apply import normalize as n
 from engine.apply.compare import MODES, DifferenceTracker, compare
 from engine.errors import BerthError, InvalidArgument
 
-UPDATE_KEYS = {"RestartPolicy"}  # HostConfig.RestartPolicy.* -> update body "RestartPolicy"
+UPDATE_KEYS = {"RestartPolicy"}
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # HostConfig.RestartPolicy.* -> update body "RestartPolicy"
 
 
 @dataclass
@@ -96,6 +97,8 @@ def differences(desired: dict[str, Any], live: dict, image_config: dict,
         have_api = opt.live(live)
         if name in co.IMAGE_MERGED and mode == "strict":
             base = opt.canon(image_config.get(co.IMAGE_MERGED[name]) or [], image_config)
+            if name == "env" and "PATH" not in base:
+                base["PATH"] = DEFAULT_PATH  # the engine (like Docker) adds it when the image has none
             want = {**base, **opt.canon(want_api, image_config)}
         else:
             want = opt.canon(want_api, image_config)

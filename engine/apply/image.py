@@ -32,9 +32,9 @@ def _result(actions: list[str], diff: DifferenceTracker, resource: Any, **extra:
             "warnings": [], **extra}
 
 
-def archive_ids(path: str) -> list[str] | None:
-    """Image ids (config digests) in a docker-save archive, from its manifest.json; None when
-    the file is missing or not such an archive."""
+def archive_entries(path: str) -> list[tuple[str, list[str]]] | None:
+    """(image id, repo tags) of each image in a docker-save archive, from its manifest.json;
+    None when the file is missing or not such an archive."""
     import json
     import tarfile
 
@@ -44,12 +44,34 @@ def archive_ids(path: str) -> list[str] | None:
             manifest = json.load(f) if f else None
     except (OSError, KeyError, tarfile.TarError, ValueError):
         return None
-    ids = []
-    for m in manifest or []:
-        cfg = str(m.get("Config", ""))
+    if not isinstance(manifest, list):
+        return None
+    out = []
+    for m in manifest:
+        cfg = str((m or {}).get("Config", ""))
         hexpart = cfg.rsplit("/", 1)[-1].removesuffix(".json")
-        ids.append("sha256:" + hexpart)
-    return ids
+        out.append(("sha256:" + hexpart, [str(t) for t in (m.get("RepoTags") or [])]))
+    return out
+
+
+def archive_ids(path: str) -> list[str] | None:
+    entries = archive_entries(path)
+    return None if entries is None else [i for i, _tags in entries]
+
+
+def load_would_change(edge: Any, path: str) -> bool:
+    """Whether loading the archive adds an image or moves a tag (unknown archive: yes)."""
+    entries = archive_entries(path)
+    if not entries:
+        return True
+    for image_id, tags in entries:
+        if edge.image(image_id) is None:
+            return True
+        for t in tags:
+            cur = edge.image(t)
+            if cur is None or cur["Id"] != image_id:
+                return True
+    return False
 
 
 def _build_kwargs(spec: Any, ref: str, b: Any, field: str = "spec.build") -> dict[str, Any]:
@@ -129,16 +151,17 @@ def _present(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     elif need and source == "load":
         if not os.path.exists(spec.load_path):
             raise InvalidArgument(f"spec.load_path: {spec.load_path!r} does not exist", field="spec.load_path")
-        if check:
+        if not load_would_change(edge, spec.load_path):
+            pass
+        elif check:
             actions.append(f"loaded {spec.load_path}")
         else:
+            actions.append(f"loaded {spec.load_path}")
             edge.load(spec.load_path)
             new = edge.image(ref)
             if new is None:
                 raise BerthError(f"spec.load_path: {spec.load_path!r} does not contain {ref!r}",
                                  field="spec.load_path")
-            if have is None or new["Id"] != have["Id"]:
-                actions.append(f"loaded {spec.load_path}")
             have = new
     if actions and not existed:
         diff.add("state", "absent", "present")
@@ -255,13 +278,13 @@ def _build(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
 def _load(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     if not os.path.exists(spec.path):
         raise InvalidArgument(f"spec.path: {spec.path!r} does not exist", field="spec.path")
-    if check:
-        return _result([f"loaded {spec.path}"], DifferenceTracker(), None, image_names=[])
-    before = {i["Id"]: set(i.get("RepoTags") or []) for i in edge.list_all()}
-    names = edge.load(spec.path)
-    after = {i["Id"]: set(i.get("RepoTags") or []) for i in edge.list_all()}
-    actions = [f"loaded {spec.path}"] if after != before else []
-    return _result(actions, DifferenceTracker(), None, image_names=names)
+    entries = archive_entries(spec.path) or []
+    names = [t for _i, tags in entries for t in tags] or [i for i, _tags in entries]
+    if not load_would_change(edge, spec.path):
+        return _result([], DifferenceTracker(), None, image_names=names)
+    if not check:
+        names = edge.load(spec.path)
+    return _result([f"loaded {spec.path}"], DifferenceTracker(), None, image_names=names)
 
 
 def _export(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:

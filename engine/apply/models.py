@@ -19,7 +19,7 @@ from engine.errors import InvalidArgument
 
 
 class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, coerce_numbers_to_str=True)
 
 
 # ------------------------------------------------------------------------------ container

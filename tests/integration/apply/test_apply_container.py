@@ -52,6 +52,10 @@ def test_container_options_idempotent_update_and_recreate(berth_host, busybox_im
     assert r["actions"] == ["recreated", "started"] and r["resource"]["Id"] != first["Id"]
     assert r["diff"]["before"]["env"]["A"] == "1" and r["diff"]["after"]["env"] == {"A": "2"}
 
+    # strict env compares the image's env (and the engine's default PATH) overlaid with ours
+    strict = {**spec, "env": {"A": "2"}, "comparisons": {"env": "strict", "labels": "strict"}}
+    assert not berth_host.apply({**request("container", strict), "check": True})[1]["changed"]
+
     # bad input: exit 2, the field named, nothing changed
     refused(berth_host, request("container", {**spec, "memory": "lots"}), "spec.memory", snap)
     refused(berth_host, request("container", {**spec, "runtime": "kata"}), "spec.runtime", snap)

@@ -58,6 +58,13 @@ def test_image_build_and_export(berth_host, busybox_image, tmp_path):
     r = converge(berth_host, request("image", {"names": ["apply/built:1"], "path": str(archive)},
                                      options={"operation": "export"}))
     assert r["actions"] == [f"exported {archive}"] and archive.stat().st_size > 0
+    # remove it, load it back (docker_image_load), then the all-in-one source: load is a no-op
+    converge(berth_host, request("image", {"name": "apply/built", "tag": "1"}, options={"operation": "remove"}))
+    r = converge(berth_host, request("image", {"path": str(archive)}, options={"operation": "load"}))
+    assert r["actions"] == [f"loaded {archive}"] and r["image_names"]
+    r = converge(berth_host, request("image", {"name": "apply/built", "tag": "1", "source": "load",
+                                               "load_path": str(archive)}))
+    assert r["actions"] == []
 
 
 def test_image_build_bad_context_refused(berth_host, busybox_image, tmp_path):

@@ -122,3 +122,9 @@ def test_concurrent_applies_of_one_resource_take_turns(tmp_path):
     assert _lock_name("container", {"name": "web/../x"}) == "apply-container-web_.._x"
     assert _lock_name("volume", {"volume_name": "v"}) == "apply-volume-v"
     assert _lock_name("exec", {"container": "web"}) is None
+
+
+def test_numbers_are_accepted_for_string_options():
+    """YAML and Pulumi hand over `user: 1000` or `cpuset_cpus: 0` as numbers."""
+    s = models.validate("container", {"name": "x", "user": 1000, "cpuset_cpus": 0, "memory": 5})
+    assert (s.user, s.cpuset_cpus, s.memory) == ("1000", "0", 5)
