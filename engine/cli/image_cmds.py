@@ -640,12 +640,15 @@ def _count_containers(ctx: Any) -> dict[str, int]:
     return counts
 
 
-def _count_dir(p: Path, suffix: str | None = None) -> int:
+def _count_dir(p: Path, suffix: str | None = None, marker: str | None = None) -> int:
+    """Objects in a state dir: files ending in `suffix`, or dirs holding a `marker` file."""
     if not p.is_dir():
         return 0
     n = 0
     for e in p.iterdir():
-        if suffix:
+        if marker:
+            n += (e / marker).is_file()
+        elif suffix:
             n += e.name.endswith(suffix) and not e.name.startswith(".")
         else:
             n += (e.is_dir() or e.name.endswith(".json")) and not e.name.startswith(".")
@@ -671,7 +674,7 @@ def cmd_info(argv: list[str], g: Globals) -> int:
         **_count_containers(ctx),
         "Images": n_images,
         "Networks": _count_dir(ctx.networks_dir, ".json"),
-        "Volumes": _count_dir(ctx.volumes_dir),
+        "Volumes": _count_dir(ctx.volumes_dir, marker="volume.json"),
         "Driver": "overlay",
         "DockerRootDir": str(ctx.root),
         "RunRoot": str(ctx.runroot),

@@ -160,3 +160,35 @@ def test_rmi_refuses_image_used_by_container(berth_host, busybox_image):
     berth_host.run("rm", "-f", "user-of-image")
     berth_host.run("image", "prune", "-f")
     assert berth_host.run("images", "-q").stdout.strip() == ""
+
+
+def test_info_counts_other_kinds(berth_host, busybox_image):
+    berth_host.run("volume", "create", "info-vol")
+    berth_host.run("create", "--name", "info-ctr", busybox_image, "true")
+    try:
+        info = berth_host.json("info", "--format", "json")
+        assert (info["Volumes"], info["Containers"], info["ContainersStopped"], info["Images"]) == (1, 1, 1, 1)
+    finally:
+        berth_host.run("rm", "-f", "info-ctr")
+        berth_host.run("volume", "rm", "info-vol")
+
+
+def test_tag_rejects_bad_target(berth_host, busybox_image):
+    p = berth_host.run("tag", busybox_image, "Bad/Name:1", check=False)
+    assert p.returncode == 2 and "'Bad/Name:1'" in p.stderr and "lowercase" in p.stderr
+    p = berth_host.run("tag", busybox_image, f"x@sha256:{'a' * 64}", check=False)
+    assert p.returncode == 2 and "digest" in p.stderr
+
+
+def test_load_skopeo_oci_archive(berth_host, busybox_image, tmp_path):
+    if not shutil.which("skopeo"):
+        pytest.skip("requires skopeo")
+    arc = tmp_path / "oci.tar"
+    src = f"oci:{berth_host.root}/oci:docker.io/berth-test/busybox:latest"
+    subprocess.run(["skopeo", "--insecure-policy", "copy", src, f"oci-archive:{arc}:example.org/from/skopeo:2"],
+                   check=True, capture_output=True)
+    image_id = berth_host.json("image", "inspect", busybox_image)[0]["Id"]
+    berth_host.run("rmi", busybox_image)
+    out = berth_host.run("load", "-i", str(arc)).stdout
+    assert out.strip() == "Loaded image: example.org/from/skopeo:2"
+    assert berth_host.json("image", "inspect", "example.org/from/skopeo:2")[0]["Id"] == image_id
