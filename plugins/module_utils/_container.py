@@ -60,7 +60,6 @@ SPEC_OPTIONS = dict(
         ),
     ),
     tmpfs=_str_list(),
-    volumes_from=_str_list(),
     restart_policy=dict(type="str", choices=["no", "on-failure", "always", "unless-stopped"]),
     restart_retries=dict(type="int"),
     memory=dict(type="str"),

@@ -163,10 +163,6 @@ options:
     description: tmpfs mounts as C(PATH[:OPTIONS]).
     type: list
     elements: str
-  volumes_from:
-    description: Containers whose volumes to mount, as C(NAME[:ro|rw]).
-    type: list
-    elements: str
   restart_policy:
     description: Restart policy. Changes in place.
     type: str
