@@ -22,7 +22,9 @@ Decisions (where Docker leaves room):
   RUN (not the proxy args), and for COPY/ADD the names, types, modes and contents of the
   sources (not mtimes) or, for `--from`, the source image ID. A hit reuses the image as is,
   `created` times included, so rebuilding unchanged input gives the same image ID;
-  `--no-cache` gives new timestamps (a new ID), as in Docker.
+  `--no-cache` gives new timestamps (a new ID), as in Docker, unless
+  `--build-arg SOURCE_DATE_EPOCH=<seconds>` fixes them (then a rebuild whose layers come out
+  byte-identical, e.g. COPY of unchanged files, gives the same ID again).
 - Sources are looked up in the context only: `..` that leaves it and symlinks that point out of
   it are refused; files excluded by .dockerignore do not exist for COPY/ADD. Destinations are
   resolved inside the image's root filesystem.

@@ -173,8 +173,25 @@ class Builder:
             raise InvalidArgument(f"--platform={opts.platform!r}: only the host platform "
                                   f"{self.host_os}/{self.host_arch} can be built here", field="platform")
         self.meta_env = self._meta_env()
+        self._epoch = self._source_date_epoch()
 
     # ------------------------------------------------------------------ helpers
+    def _source_date_epoch(self) -> str | None:
+        """`--build-arg SOURCE_DATE_EPOCH=<unix seconds>` (buildkit's convention): created times
+        of new steps are that instant, so metadata-only rebuilds give the same IDs."""
+        raw = self.opts.build_args.get("SOURCE_DATE_EPOCH")
+        if raw is None:
+            return None
+        self.used_args.add("SOURCE_DATE_EPOCH")
+        try:
+            ts = int(raw)
+        except ValueError:
+            raise InvalidArgument(f"--build-arg SOURCE_DATE_EPOCH={raw!r}: expected unix seconds",
+                                  field="build-arg") from None
+        import datetime
+
+        return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
     def _platform_ok(self, p: str) -> bool:
         parts = p.lower().split("/")
         return parts[0] == self.host_os and (len(parts) < 2 or parts[1] == self.host_arch)
@@ -370,7 +387,7 @@ class Builder:
     def _commit(self, st: StageState, key: str, created_by: str, layer: Path | None) -> None:
         from engine.images.store import now_rfc3339
 
-        now = now_rfc3339()
+        now = self._epoch or now_rfc3339()
         config: dict[str, Any] = {"created": now, **st.platform, "config": st.cfg}
         if st.author:
             config["author"] = st.author

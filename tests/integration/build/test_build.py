@@ -461,3 +461,14 @@ def test_copy_dir_contents_keeps_destination_metadata(berth_host, busybox_image,
     assert stat.S_IMODE(os.stat(below / "tmp").st_mode) == 0o1777  # /tmp is not chmod'ed to the source's 0700
     assert stat.S_IMODE(os.stat(top / "newdir").st_mode) == 0o755
     assert _read(img, "/tmp/sub/f") == b"f" and _read(img, "/newdir/sub/f") == b"f"
+
+
+def test_source_date_epoch_makes_no_cache_rebuilds_identical(berth_host, busybox_image, tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, f"FROM {busybox_image}\nENV A=1\nCOPY f /f\nCMD [\"cat\", \"/f\"]\n", {"f": "x"})
+    os.utime(ctx / "f", (1000, 1000))
+    args = ("-q", "--no-cache", "--build-arg", "SOURCE_DATE_EPOCH=1700000000")
+    one = _build(berth_host, ctx, *args).stdout.strip()
+    two = _build(berth_host, ctx, *args).stdout.strip()
+    assert one == two
+    assert _image(berth_host, one).config["created"] == "2023-11-14T22:13:20Z"
+    assert _build(berth_host, ctx, "-q", "--no-cache").stdout.strip() != one  # real timestamps otherwise
