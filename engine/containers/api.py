@@ -226,7 +226,7 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
         try:
             pid, conmon_pid = runtime.start_conmon(
                 ctx, cid, rec["Name"].lstrip("/"), d, Path(rec["LogPath"]), run,
-                tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin")))
+                tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin")), log_size_max=_log_size_max(hc))
         except RuntimeFailure as e:
             raise RuntimeFailure(_explain_start_error(e.message, rec), field="Cmd") from None
         created = True
@@ -258,6 +258,16 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
         if isinstance(e, BerthError):
             rec["State"]["Error"] = e.message
         raise
+
+
+def _log_size_max(hc: dict[str, Any]) -> int:
+    """LogConfig.Config["max-size"] (json-file's option) -> conmon's --log-size-max."""
+    v = ((hc.get("LogConfig") or {}).get("Config") or {}).get("max-size")
+    if not v:
+        return 0
+    from engine.containers.units import size
+
+    return size(v, "LogConfig")
 
 
 def _runc_start(ctx: Context, rec: dict[str, Any]) -> None:

@@ -238,6 +238,17 @@ def host_config(hc_in: dict[str, Any] | None) -> dict[str, Any]:
     nm = hc.get("NetworkMode") or "bridge"
     hc["NetworkMode"] = "bridge" if nm == "default" else nm
     hc.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
+    log = hc["LogConfig"] or {}
+    if (log.get("Type") or "json-file") not in ("json-file", "k8s-file", "local"):
+        raise InvalidArgument(f"LogConfig: log driver {log.get('Type')!r} is not supported (json-file)",
+                              field="LogConfig")
+    for k, v in (log.get("Config") or {}).items():
+        if k == "max-size":
+            from engine.containers.units import size
+
+            size(v, "LogConfig")
+        elif k not in ("max-file", "compress", "labels", "env", "tag", "mode"):
+            raise InvalidArgument(f"LogConfig: unknown log option {k!r}", field="LogConfig")
     for k in ("CapAdd", "CapDrop", "Dns", "DnsSearch", "DnsOptions", "ExtraHosts", "SecurityOpt", "Binds",
               "GroupAdd", "VolumesFrom"):
         if hc.get(k) is not None:

@@ -117,7 +117,7 @@ def engine_env() -> dict[str, str]:
 
 
 def start_conmon(ctx: Context, cid: str, name: str, bundle: Path, log_path: Path, run: int,
-                 tty: bool, stdin: bool) -> tuple[int, int]:
+                 tty: bool, stdin: bool, log_size_max: int = 0) -> tuple[int, int]:
     """Start conmon (which runs `runc create`); return (container pid, conmon pid)."""
     cdir = conmon_dir(ctx, cid)
     shutil.rmtree(cdir, ignore_errors=True)
@@ -135,6 +135,8 @@ def start_conmon(ctx: Context, cid: str, name: str, bundle: Path, log_path: Path
     ]
     for a in ["-m", "engine", *ctx.base_args(), "_conmon-exit", cid, str(run)]:
         argv += ["--exit-command-arg", a]
+    if log_size_max > 0:
+        argv += ["--log-size-max", str(log_size_max)]
     if tty:
         argv.append("-t")
     if stdin:
