@@ -10,7 +10,7 @@ from typing import Any
 from engine.apply import container_options as co
 from engine.apply import normalize as n
 from engine.apply.compare import MODES, DifferenceTracker, compare
-from engine.errors import BerthError, InvalidArgument
+from engine.errors import BerthError, InvalidArgument, NotFound
 
 UPDATE_KEYS = {"RestartPolicy"}
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # HostConfig.RestartPolicy.* -> update body "RestartPolicy"
@@ -296,10 +296,10 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     if fresh:
         body = create_body(image_ref or live["Config"]["Image"], desired)
         if image is not None or not check:
-            _engine_check(lambda: edge.validate_body(body, (image or {}).get("Config") or {}, check))
+            _engine_check(lambda: edge.validate_body(body, (image or {}).get("Config") or {}, check), desired)
     elif update_names and any(x != "networks" for x in update_names):
         changes = update_body(desired, [x for x in update_names if x != "networks"], live)
-        _engine_check(lambda: edge.validate_update(live, changes))
+        _engine_check(lambda: edge.validate_update(live, changes), desired)
 
     result_extra: dict[str, Any] = {}
     if check:
@@ -357,12 +357,15 @@ def _api_field_to_option() -> dict[str, str]:
     return out
 
 
-def _engine_check(fn: Any) -> None:
-    """Re-label an engine validation error with the spec option it comes from."""
+def _engine_check(fn: Any, desired: dict[str, Any]) -> None:
+    """Re-label an engine validation error with the spec option it comes from (a reference to
+    something missing, like an unknown network, is invalid input too)."""
     try:
         fn()
-    except InvalidArgument as e:
+    except (InvalidArgument, NotFound) as e:
         f = (e.field or "").removeprefix("HostConfig.")
+        if f in ("network", "container"):
+            f = "networks" if "networks" in desired else "network_mode"
         opt = f if f in co.BY_NAME else _api_field_to_option().get(f) or _api_field_to_option().get(
             f.split(".")[0])
         if opt is None:

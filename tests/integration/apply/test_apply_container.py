@@ -156,3 +156,5 @@ def test_more_options_round_trip_through_the_record(berth_host, busybox_image, t
     bad = request("container", {**spec, "cpu_quota": 50000}, "present")
     refused(berth_host, {**bad, "check": True}, "spec.cpus", lambda: containers(berth_host))
     refused(berth_host, bad, "spec.cpus", lambda: containers(berth_host))
+    refused(berth_host, request("container", {**spec, "networks": [{"name": "nosuchnet"}]}, "present"),
+            "spec.networks", lambda: containers(berth_host))
