@@ -41,6 +41,7 @@ def test_good_image_pulls(berth_host, hostile_registry):
     ("schema1", "schema 1 is not supported"),
     ("evil-layer", "'../escaped'"),
     ("bad-diffid", "diff ID"),
+    ("tampered", "does not match the registry's digest"),
 ])
 def test_hostile_refused_store_unchanged(berth_host, hostile_registry, mode, needle):
     berth_host.run("pull", "-q", f"{hostile_registry.host}/ok/img:latest")  # something already stored
@@ -82,3 +83,13 @@ def test_index_platform_selection(berth_host, hostile_registry):
     p = berth_host.run("pull", "--platform", "linux/s390x", ref, check=False)
     assert p.returncode == 1
     assert "no matching manifest for linux/s390x" in p.stderr and "linux/arm64/v8" in p.stderr
+
+
+def test_tampered_manifest_by_digest(berth_host, hostile_registry):
+    import hashlib
+
+    good = hostile_registry.per_mode["tampered"]["manifest"]
+    ref = f"{hostile_registry.host}/tampered/img@sha256:{hashlib.sha256(good).hexdigest()}"
+    p = berth_host.run("pull", ref, check=False)
+    assert p.returncode == 1 and "does not match its digest" in p.stderr
+    assert berth_host.run("images", "-q").stdout.strip() == ""
