@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.containers import deps, rootfs, store
 from engine.containers.paths import secure_join
-from engine.errors import InvalidArgument, NotFound
+from engine.errors import InvalidArgument, NotFound, RuntimeFailure
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -56,6 +56,13 @@ def _split(arg: str) -> tuple[str | None, str]:
 
 
 def cp(ctx: Context, src: str, dst: str, follow: bool = False) -> None:
+    try:
+        _cp(ctx, src, dst, follow)
+    except OSError as e:
+        raise RuntimeFailure(f"cp {src} {dst}: {e.strerror or e}: {e.filename or ''}", field="dst") from None
+
+
+def _cp(ctx: Context, src: str, dst: str, follow: bool) -> None:
     sc, sp = _split(src)
     dc, dp = _split(dst)
     if (sc is None) == (dc is None):
@@ -86,12 +93,13 @@ def cp(ctx: Context, src: str, dst: str, follow: bool = False) -> None:
         if not os.path.lexists(s):
             raise NotFound(f"cp: could not find the file {sp}", field="src")
         t = secure_join(root, dp)
+        rel = os.path.relpath(t, root)
         if t.is_dir() and not dp.endswith("/."):
-            t = secure_join(root, os.path.join(dp, s.name))
-        if not t.parent.is_dir():
+            rel = os.path.join(rel, s.name)
+        if not secure_join(root, os.path.dirname(rel) or "/").is_dir():
             raise NotFound(f"cp: destination directory {os.path.dirname(dp)} does not exist in container {dc}",
                            field="dst")
-        _copy(s, t)
+        _copy_in(s, root, rel)
 
 
 def _copy(s: Path, t: Path) -> None:
@@ -101,6 +109,25 @@ def _copy(s: Path, t: Path) -> None:
         if t.is_symlink():
             t.unlink()
         shutil.copy2(s, t, follow_symlinks=False)
+
+
+def _copy_in(src: Path, root: Path, rel: str) -> None:
+    """Copy a host file or tree into the rootfs at `rel`, resolving every destination path
+    inside the rootfs (an existing symlink in the container never leads the copy outside)."""
+    if src.is_symlink() or not src.is_dir():
+        _copy(src, secure_join(root, rel))
+        return
+    for dirpath, dirnames, filenames in os.walk(src):
+        sub = os.path.relpath(dirpath, src)
+        base = os.path.normpath(os.path.join(rel, sub))
+        d = secure_join(root, base)
+        if d.is_symlink() or (d.exists() and not d.is_dir()):
+            d.unlink()
+        d.mkdir(parents=True, exist_ok=True)
+        shutil.copystat(dirpath, d)
+        for name in filenames + [n for n in dirnames if os.path.islink(os.path.join(dirpath, n))]:
+            _copy(Path(dirpath, name), secure_join(root, os.path.join(base, name)))
+        dirnames[:] = [n for n in dirnames if not os.path.islink(os.path.join(dirpath, n))]
 
 
 def _extract_safely(stream: Any, root: Path, target: Path) -> None:

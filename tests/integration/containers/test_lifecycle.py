@@ -253,3 +253,19 @@ def test_named_and_anonymous_volumes(berth_host, busybox_image):
     names = [v["Name"] for v in berth_host.json("ls", "volume")]
     assert names == ["vdata"]
     berth_host.run("volume", "rm", "vdata")
+
+
+def test_cp_never_writes_outside_the_rootfs(berth_host, busybox_image, tmp_path):
+    target = tmp_path / "hostdir"
+    target.mkdir()
+    berth_host.run("run", "-d", *NONE, "--name", "esc", busybox_image, "sh", "-c",
+                   f"mkdir -p /dst; ln -s {target} /dst/tree; ln -s ../../../../../{target} /dst/rel; exec sleep 600")
+    src = tmp_path / "tree"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "f").write_text("x")
+    berth_host.run("cp", str(src), "esc:/dst/")
+    (tmp_path / "rel").mkdir()
+    (tmp_path / "rel" / "g").write_text("y")
+    berth_host.run("cp", str(tmp_path / "rel"), "esc:/dst/")
+    assert list(target.iterdir()) == []
+    assert berth_host.run("exec", "esc", "cat", f"{target}/sub/f").stdout == "x"
