@@ -381,6 +381,14 @@ def _spawn_health(ctx: Context, cid: str) -> None:
         _berth(rec)["health_pid"] = p.pid
 
 
+def next_backoff(previous: float, ran_seconds: float) -> float:
+    """Docker's restart delay: 100 ms, doubling per restart up to a minute; back to 100 ms once
+    a run lasted at least 10 seconds."""
+    if ran_seconds >= 10 or previous <= 0:
+        return 0.1
+    return min(previous * 2, 60.0)
+
+
 def should_restart(rec: dict[str, Any]) -> bool:
     if _berth(rec).get("user_stopped") or rec["HostConfig"].get("AutoRemove"):
         return False
@@ -417,7 +425,7 @@ def on_exit(ctx: Context, cid: str, run: int) -> None:
     def plan(r: dict[str, Any]) -> float:
         b = _berth(r)
         ran = store.parse_time(r["State"]["FinishedAt"]) - store.parse_time(r["State"]["StartedAt"])
-        delay = 0.1 if ran >= 10 or not b.get("backoff") else min(float(b["backoff"]) * 2, 60.0)
+        delay = next_backoff(float(b.get("backoff") or 0), ran)
         b["backoff"] = delay
         r["State"].update(Restarting=True, Status="restarting")
         return delay
