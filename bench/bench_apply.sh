@@ -29,6 +29,9 @@ trap "exit 1" INT TERM
 mkdir -p "$W/root" "$W/run"
 touch "$W/config.toml"
 export PYTHONPATH=$REPO
+# an installed engine has its bytecode compiled (pip does it); do the same so start-up is comparable
+unset PYTHONDONTWRITEBYTECODE
+"$PY" -m compileall -q "$REPO/engine" >/dev/null 2>&1 || true
 
 "$PY" -c "
 from pathlib import Path

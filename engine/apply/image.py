@@ -168,7 +168,8 @@ def _present(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     if spec.repository:
         target = _target(spec.repository, spec.tag, "spec.repository")
         cur = edge.image(target)
-        if cur is None or have is None or cur["Id"] != have["Id"]:
+        # docker_image: an existing tag is moved only with force_tag
+        if cur is None or (spec.force_tag and (have is None or cur["Id"] != have["Id"])):
             actions.append(f"tagged {target}")
             if not check:
                 edge.tag(ref, target)

@@ -184,6 +184,13 @@ def test_image_kinds():
     assert r["actions"] == ["tagged 127.0.0.1:5000/alpine:latest"]
     r = twice(fn("present"), edge, "image", {"name": "busybox", "repository": "local/bb:1"})
     assert r["actions"] == ["tagged docker.io/local/bb:1"]
+    # an existing tag naming another image moves only with force_tag
+    r = twice(fn("present"), edge, "image", {"name": "alpine", "tag": "3", "repository": "local/bb:1"})
+    assert r["actions"] == []
+    r = twice(fn("present"), edge, "image", {"name": "alpine", "tag": "3", "repository": "local/bb:1",
+                                             "force_tag": True})
+    assert r["actions"] == ["tagged docker.io/local/bb:1"]
+    twice(fn("present"), edge, "image", {"name": "busybox", "repository": "local/bb:1", "force_tag": True})
     r = twice(fn("push"), edge, "image_push", {"name": "local/bb", "tag": "1"})
     assert r["actions"] == ["pushed docker.io/local/bb:1"]
     # a newer image in the registry: check mode predicts the pull
