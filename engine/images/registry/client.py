@@ -70,6 +70,8 @@ class RegistryClient:
         self.challenge: authmod.Challenge | None = None
         self._local = threading.local()
         self._ping_lock = threading.Lock()
+        self._all_conns: list[http.client.HTTPConnection] = []  # every thread's, for close()
+        self._all_lock = threading.Lock()
 
     # ------------------------------------------------------------------ connections
     def _conns(self) -> dict[tuple[str, str], http.client.HTTPConnection]:
@@ -93,10 +95,14 @@ class RegistryClient:
             else:
                 raise RegistryError(f"unsupported URL scheme {scheme!r} from registry {self.domain}", field="registry")
             conns[key] = c
+            with self._all_lock:
+                self._all_conns.append(c)
         return c
 
     def close(self) -> None:
-        for c in self._conns().values():
+        with self._all_lock:
+            conns, self._all_conns = self._all_conns, []
+        for c in conns:
             c.close()
         self._conns().clear()
 
