@@ -63,6 +63,18 @@ def _leftovers(host) -> list[str]:  # type: ignore[no-untyped-def]
     return found
 
 
+def berth_cgroups() -> set[str]:
+    """Container IDs with a cgroup under a `berth` parent in any hierarchy."""
+    return {p.name for p in Path("/sys/fs/cgroup").glob("*/berth/*") if p.is_dir()} | \
+        {p.name for p in Path("/sys/fs/cgroup").glob("berth/*") if p.is_dir()}
+
+
+def orphan_cgroups(before: set[str]) -> set[str]:
+    """New berth cgroups that belong to no container record of any test host (those are leaks)."""
+    live = {p.name for p in Path("/var/tmp").glob("berth-*/root/containers/*")}
+    return {c for c in berth_cgroups() - before if c not in live}
+
+
 def records(host) -> list[str]:  # type: ignore[no-untyped-def]
     d = host.root / "containers"
     return sorted(p.parent.name for p in d.glob("*/container.json")) if d.exists() else []

@@ -7,7 +7,14 @@ import subprocess
 
 import pytest
 
-from tests.integration.containers.conftest import cgroup_exists, inspect, leftovers, records
+from tests.integration.containers.conftest import (
+    berth_cgroups,
+    cgroup_exists,
+    inspect,
+    leftovers,
+    orphan_cgroups,
+    records,
+)
 
 pytestmark = pytest.mark.requires("root", "runc", "conmon", "overlay", "busybox")
 NONE = ("--network", "none")
@@ -41,11 +48,12 @@ def test_twenty_concurrent_runs(berth_host, busybox_image):
     (["-u", "ghost"], ["true"], "User"),
 ])
 def test_failed_run_leaves_nothing(berth_host, busybox_image, flags, cmd, needle):
+    before = berth_cgroups()
     p = berth_host.run("run", "-d", *NONE, "--name", "bad", *flags, busybox_image, *cmd, check=False)
     assert p.returncode != 0
     assert needle in p.stderr, p.stderr
     assert records(berth_host) == []
-    assert leftovers(berth_host) == []
+    assert leftovers(berth_host) == [] and orphan_cgroups(before) == set()
 
 
 def test_missing_image_and_bad_name(berth_host, busybox_image):
