@@ -330,15 +330,18 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     if state == "healthy" and (start or restart or running_now):
         _wait_healthy(edge, cid, spec.healthy_wait_timeout or 300.0)
     if spec.detach is False and start:
-        status = edge.wait(cid)
+        try:
+            status: int | None = edge.wait(cid)
+        except NotFound:  # auto_remove took it away before we saw the exit
+            status = None
         result_extra["status"] = status
-        logs = edge.logs(cid) if spec.output_logs is not False else None
         final = edge.container(cid)
+        logs = edge.logs(cid) if final is not None and spec.output_logs is not False else None
         if final is not None and logs is not None:
             final["Output"] = logs
-        if spec.cleanup:
+        if spec.cleanup and final is not None:
             edge.remove(cid, force=True, volumes=spec.keep_volumes is False)
-        if status != 0:
+        if status:
             raise BerthError(f"container {name!r} exited with status {status}"
                              + (f"; output: {logs[-2000:]}" if logs else ""), field="spec.detach")
         return _result(plan, final, result_extra)
