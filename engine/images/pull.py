@@ -171,7 +171,13 @@ def _pull(ctx: Context, store: ImageStore, client: RegistryClient, ref: refmod.R
           want: dict[str, str], explicit_platform: bool, prog: Progress) -> Image:
     top = ref.digest or ref.tag or "latest"
     prog.line(f"{ref.digest or ref.tag}: Pulling from {ref.familiar_name() if ref.domain != 'docker.io' else ref.path}")
-    body, top_digest, kind, info = _fetch_manifest(client, ref, top, None)
+    while True:
+        try:
+            body, top_digest, kind, info = _fetch_manifest(client, ref, top, None)
+            break
+        except BerthError:
+            if not client.skip_mirror():  # a mirror without the image: go to the registry itself
+                raise
     manifest_bytes, mt, doc = body, info["mediaType"], info["doc"]
     if kind == "index":
         desc = mf.select_platform(doc, want, f"{ref.familiar()}")

@@ -167,6 +167,15 @@ class RegistryClient:
                     return
             raise RegistryError(f"registry {self.domain} is unreachable: " + "; ".join(errors), field="registry")
 
+    def skip_mirror(self) -> bool:
+        """When the endpoint in use is a mirror, drop it and use the next endpoint (the mirror
+        lacked the image or failed). False when there is nothing to fall back to."""
+        if self.endpoint is None or not self.endpoint.mirror or self.base is None:
+            return False
+        self._endpoints = [e for e in self._endpoints if e != self.endpoint]
+        self.base, self.endpoint, self.challenge = None, None, None
+        return bool(self._endpoints)
+
     @staticmethod
     def _pick_challenge(values: list[str]) -> authmod.Challenge | None:
         chs = [c for v in values for c in authmod.parse_www_authenticate(v)]
