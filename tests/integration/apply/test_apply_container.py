@@ -2,6 +2,8 @@
 of a spec exercising many options, in-place update vs recreate, check mode predicting the real
 run, a new image behind the same tag, states, detach: false, bad input changing nothing."""
 
+import time
+
 import pytest
 
 from tests.fixtures.images import import_into
@@ -111,6 +113,13 @@ def test_detach_false_returns_status_and_logs(berth_host, busybox_image):
     assert rc == 0 and out["changed"] and containers(berth_host) == []
     rc, out = berth_host.apply(request("container", {**spec, "command": "sh -c 'exit 3'"}))
     assert rc == 1 and "status 3" in out["error"]["message"]
+    rc, out = berth_host.apply(request("container", {**spec, "cleanup": False, "auto_remove": True}))
+    assert rc == 0 and out["status"] in (0, None), out
+    for _ in range(50):  # auto_remove happens when the engine notices the exit
+        if containers(berth_host) == []:
+            break
+        time.sleep(0.1)
+    assert containers(berth_host) == []
 
 
 @pytest.mark.requires("registry")
