@@ -11,7 +11,7 @@ import hashlib
 import http.client
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import BerthError, RegistryError
@@ -226,6 +226,9 @@ def _pull(ctx: Context, store: ImageStore, client: RegistryClient, ref: refmod.R
                     f.result()
                 except BaseException as e:  # noqa: BLE001 - report the first, after all stopped
                     errs.append(e)
+                    for other in futs:  # layers not started yet are not worth fetching now
+                        other.cancel()
+            errs = [e for e in errs if not isinstance(e, CancelledError)]
             if errs:
                 raise errs[0]
     tags = [str(ref)] if ref.tag and not ref.digest else []
