@@ -74,10 +74,11 @@ if command -v podman >/dev/null && podman image exists busybox 2>/dev/null; then
   bench "podman run --rm" "podman run --rm --network none busybox true"
 fi
 
-echo "== run -d + stop + rm, median of $RUNS"
-bench_sh "berth run -d; stop; rm" "$B run -d --name bench1 --network none $IMG sleep 600 >/dev/null && $B stop -t 1 bench1 >/dev/null && $B rm bench1 >/dev/null"
+echo "== run -d + stop + rm (a process that exits on SIGTERM), median of $RUNS"
+STOPPABLE="sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"
+bench_sh "berth run -d; stop; rm" "$B run -d --name bench1 --network none $IMG $STOPPABLE >/dev/null && $B stop bench1 >/dev/null && $B rm bench1 >/dev/null"
 if [ "$HAVE_DOCKER" = 1 ]; then
-  bench_sh "docker run -d; stop; rm" "docker run -d --name bench1 --network none busybox sleep 600 >/dev/null && docker stop -t 1 bench1 >/dev/null && docker rm bench1 >/dev/null"
+  bench_sh "docker run -d; stop; rm" "docker run -d --name bench1 --network none busybox $STOPPABLE >/dev/null && docker stop bench1 >/dev/null && docker rm bench1 >/dev/null"
 fi
 
 echo "== $N detached containers"

@@ -439,13 +439,29 @@ def _remove_quietly(g: Globals, cid: str, wait_monitor: bool = True) -> None:
 
 
 def _each(verb: str, names: list[str], fn: Any) -> int:
-    rc = 0
-    for n in names:
+    """Apply fn to each container (a few at a time: each mostly waits on runc and its monitor),
+    printing names in the order given, like docker."""
+
+    def one(n: str) -> str | None:
         try:
             fn(n)
-            print(n)
+            return None
         except BerthError as e:
-            print(f"Error response from daemon: {e.message}", file=sys.stderr)
+            return e.message
+
+    if len(names) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+            errors = list(pool.map(one, names))
+    else:
+        errors = [one(n) for n in names]
+    rc = 0
+    for n, err in zip(names, errors, strict=True):
+        if err is None:
+            print(n)
+        else:
+            print(f"Error response from daemon: {err}", file=sys.stderr)
             rc = 1
     return rc
 
