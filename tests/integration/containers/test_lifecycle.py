@@ -142,6 +142,12 @@ def test_pause_unpause_update(berth_host, busybox_image):
     d = inspect(berth_host, "pp")
     assert d["HostConfig"]["Memory"] == 96 << 20 and d["HostConfig"]["PidsLimit"] == 50
     assert d["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    from pathlib import Path
+
+    cid = d["Id"]
+    v1 = Path(f"/sys/fs/cgroup/memory/berth/{cid}/memory.limit_in_bytes")
+    v2 = Path(f"/sys/fs/cgroup/berth/{cid}/memory.max")
+    assert int((v1 if v1.exists() else v2).read_text()) == 96 << 20  # applied live by runc update
     stats = berth_host.json("stats", "--no-stream", "--format", "json", "pp")
     assert stats[0]["Name"] == "pp" and "96MiB" in stats[0]["MemUsage"]
 
