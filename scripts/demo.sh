@@ -27,6 +27,9 @@ say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 WORK=$(mktemp -d /var/tmp/berth-demo-XXXXXX)
 SSHD_PID=""
 cleanup() {
+  for sock in "$WORK"/cp/*; do  # Ansible's ssh ControlPersist masters
+    [ -S "$sock" ] && ssh -O exit -o ControlPath="$sock" demo-host 2>/dev/null || true
+  done
   if [ -n "$SSHD_PID" ]; then kill "$SSHD_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }

@@ -28,6 +28,13 @@ def collections_dir(base: Path) -> Path:
     return d
 
 
+def close_ssh_masters(cp_dir: Path) -> None:
+    """Stop the ssh ControlPersist masters Ansible left (and their sessions on the sshd)."""
+    for sock in cp_dir.glob("*") if cp_dir.is_dir() else []:
+        subprocess.run(["ssh", "-O", "exit", "-o", f"ControlPath={sock}", "berth-host"], capture_output=True,
+                       timeout=10)
+
+
 @dataclass
 class PlaybookRun:
     rc: int
@@ -88,7 +95,10 @@ def run_playbook(sshd: Any, base: Path, plays: list[dict[str, Any]], extra_vars:
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(base / "cp"),
     })
     full_env.update(env or {})
-    p = subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=str(base))
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=str(base))
+    finally:
+        close_ssh_masters(base / "cp")
     if not results.exists():
         raise AssertionError(f"ansible-playbook wrote no results (exit {p.returncode}):\n{p.stdout[-3000:]}\n"
                              f"{p.stderr[-3000:]}")
