@@ -503,6 +503,9 @@ def kill(ctx: Context, ref: str, signal_name: str = "KILL") -> str:
     sig = cfgmod.parse_signal(signal_name, "signal")
     if not rec["State"]["Running"]:
         raise Conflict(f"Cannot kill container: {ref}: container {cid} is not running", field="container")
+    if sig == signal.SIGKILL or sig == cfgmod.parse_signal(rec["Config"].get("StopSignal") or "SIGTERM"):
+        # like dockerd: killing with SIGKILL or the stop signal is a manual stop for restart policies
+        store.modify(ctx, cid, lambda r: _berth(r).update(user_stopped=True))
     if sig == signal.SIGKILL and rec["State"].get("Paused"):
         runtime.runc(ctx, "resume", cid, check=False)
     if not runtime.kill(ctx, cid, sig):
