@@ -128,3 +128,19 @@ def test_numbers_are_accepted_for_string_options():
     """YAML and Pulumi hand over `user: 1000` or `cpuset_cpus: 0` as numbers."""
     s = models.validate("container", {"name": "x", "user": 1000, "cpuset_cpus": 0, "memory": 5})
     assert (s.user, s.cpuset_cpus, s.memory) == ("1000", "0", 5)
+
+
+def test_start_up_imports_stay_light():
+    """`berth schema` never needs pydantic; the apply verb imports it only once it handles a request."""
+    import subprocess
+
+    code = ("import sys, io, contextlib\n"
+            "import engine.cli.apply_cmds\n"
+            "assert 'pydantic' not in sys.modules, 'apply_cmds imported pydantic'\n"
+            "from engine.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    main(['schema', 'container'])\n"
+            "heavy = [m for m in ('pydantic', 'pyroute2', 'zstandard', 'http.client') if m in sys.modules]\n"
+            "assert heavy == [], heavy\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
