@@ -308,3 +308,28 @@ def test_engine_checks_run_before_anything_and_name_the_option():
             apply(edge, {"cpus": 1, "memory": "1m"}, check=check)
         assert e.value.field == "spec.memory"
     assert edge.containers == before
+
+
+@pytest.mark.parametrize("first,second", [
+    ({"memory": "512m"}, {"memory": 536870912}),
+    ({"memory": "1g"}, {"memory": "1024M"}),
+    ({"published_ports": ["8080:80"]}, {"published_ports": ["0.0.0.0:8080:80/tcp"]}),
+    ({"exposed_ports": [80]}, {"exposed_ports": ["80/tcp"]}),
+    ({"env": {"A": 1, "B": True}}, {"env": {"A": "1", "B": "true"}}),
+    ({"command": "sleep 10"}, {"command": ["sleep", "10"]}),
+    ({"capabilities": ["net_admin"]}, {"capabilities": ["CAP_NET_ADMIN"]}),
+    ({"stop_signal": "TERM"}, {"stop_signal": "15"}),
+    ({"healthcheck": {"test": "true", "interval": "90s"}}, {"healthcheck": {"test": "true", "interval": "1m30s"}}),
+    ({"cpus": 0.5}, {"cpus": "0.5"}),
+    ({"volumes": ["/a:/b:rw"]}, {"volumes": ["/a:/b"]}),
+    ({"ulimits": ["nofile:1024"]}, {"ulimits": ["nofile:1024:1024"]}),
+    ({"network_mode": "default"}, {"network_mode": "bridge"}),
+    ({"image": "busybox"}, {"image": "docker.io/library/busybox:latest"}),
+    ({"etc_hosts": {"a": "1.2.3.4", "b": "5.6.7.8"}}, {"etc_hosts": {"b": "5.6.7.8", "a": "1.2.3.4"}}),
+    ({"shm_size": "64m"}, {"shm_size": "65536k"}),
+])
+def test_equivalent_forms_compare_equal(first, second):
+    edge = FakeEdge()
+    apply(edge, first)
+    r = apply_checked(edge, second)
+    assert not r["changed"], r["diff"]
