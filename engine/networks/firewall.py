@@ -40,8 +40,10 @@ def render(table: str, networks: list[dict], containers: list[dict]) -> str:
           "  chain postrouting {", "    type nat hook postrouting priority srcnat; policy accept;"]
     for n in networks:
         L.append(f"    jump nat-{n['id'][:12]}")
-    L += ["  }", "  chain forward {", "    type filter hook forward priority filter; policy accept;"]
-    for n in networks:
+    L += ["  }", "  chain forward {", "    type filter hook forward priority filter; policy accept;",
+          "    ct state established,related accept"]
+    # internal networks' drops first: a later network's accept would end the evaluation
+    for n in sorted(networks, key=lambda n: not n["internal"]):
         L.append(f"    jump fwd-{n['id'][:12]}")
     L += ["  }", "  chain ports {"]
     for c in containers:
@@ -62,11 +64,11 @@ def render(table: str, networks: list[dict], containers: list[dict]) -> str:
             L.append(f"    iifname {br} oifname != {br} drop")
             L.append(f"    oifname {br} iifname != {br} drop")
         else:
-            # isolation between Berth networks, as Docker's DOCKER-ISOLATION chains
+            # published ports are reachable from everywhere, other Berth networks included
+            L.append(f"    oifname {br} ct status dnat accept")
+            # otherwise networks are isolated from each other, as with Docker's DOCKER-ISOLATION
             L.append(f"    iifname {br} oifname != {br} oifname @bridges drop")
             L.append(f"    iifname {br} accept")
-            L.append(f"    oifname {br} ct state established,related accept")
-            L.append(f"    oifname {br} ct status dnat accept")
         L.append("  }")
     for c in containers:
         if not c.get("ports"):

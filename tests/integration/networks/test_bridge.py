@@ -134,6 +134,16 @@ def test_published_ports_tcp_udp_hairpin_and_other_host(berth_host, busybox_imag
     out = h.run("run", "--rm", busybox_image, "timeout", "5", "wget", "-qO-",
                 f"http://{host_address()}:{tport}/hostname").stdout
     assert out.strip() == web[:12]
+    # from a container on another user network, through the host's address
+    h.run("network", "create", "elsewhere")
+    out = h.run("run", "--rm", "--network", "elsewhere", busybox_image, "timeout", "5", "wget", "-qO-",
+                f"http://{host_address()}:{tport}/hostname").stdout
+    assert out.strip() == web[:12]
+    # ... while the networks stay isolated from each other
+    web_ip = h.json("inspect", "pub")[0]["NetworkSettings"]["IPAddress"]
+    p = h.run("run", "--rm", "--network", "elsewhere", busybox_image, "timeout", "3", "wget", "-qO-",
+              f"http://{web_ip}/hostname", check=False)
+    assert p.returncode != 0
     # UDP: busybox has no UDP server, so an echo server runs in the container's network namespace
     sandbox = h.json("inspect", "pub")[0]["NetworkSettings"]["SandboxKey"]
     echo = subprocess.Popen(["nsenter", f"--net={sandbox}", sys.executable, "-c", UDP_ECHO])
