@@ -80,6 +80,8 @@ def differences(spec: Any, live: dict) -> DifferenceTracker:
         d.add("driver", live.get("Driver"), spec.driver)
     if spec.internal is not None and bool(live.get("Internal")) != spec.internal:
         d.add("internal", bool(live.get("Internal")), spec.internal)
+    if spec.attachable is not None and bool(live.get("Attachable")) != spec.attachable:
+        d.add("attachable", bool(live.get("Attachable")), spec.attachable)
     if spec.enable_ipv6 is not None and bool(live.get("EnableIPv6")) != spec.enable_ipv6:
         d.add("enable_ipv6", bool(live.get("EnableIPv6")), spec.enable_ipv6)
     if spec.labels is not None:
