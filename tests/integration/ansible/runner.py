@@ -77,7 +77,7 @@ class AnsibleRun:
             "[ssh_connection]\n"
             "pipelining = True\n"
             f"control_path_dir = {base / 'cp'}\n"
-            "ssh_args = -o ControlMaster=auto -o ControlPersist=60s\n"
+            "ssh_args = -o ControlMaster=auto -o ControlPersist=15s\n"
         )
         vars_ = {
             "ansible_host": sshd.host,

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Benchmark the berth.engine collection: a playbook of 20 containers on one network, applied
+# over SSH (loopback sshd, as in the integration tests) — the first run (everything created)
+# and the no-op rerun (nothing changes). And the same playbook with community.docker's modules
+# against a local dockerd, when one runs here and community.docker is installed. hyperfine;
+# medians and ratios printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+PY=${PY:-$REPO/.venv/bin/python}
+RUNS=${BENCH_RUNS:-3}
+
+command -v hyperfine >/dev/null || { echo "bench_ansible: hyperfine not installed, skipped"; exit 0; }
+[ "$(id -u)" = 0 ] || { echo "bench_ansible: needs root, skipped"; exit 0; }
+[ -x /usr/sbin/sshd ] || { echo "bench_ansible: needs sshd, skipped"; exit 0; }
+
+W=$(mktemp -d /var/tmp/berth-bench-ansible-XXXXXX)
+export PYTHONPATH=$REPO
+# Sets up sshd, the engine root, the test image, inventory and ansible.cfg; prints shell
+# assignments (SSHD_PID, ANSIBLE_CONFIG, INV, BERTH_ARGS).
+eval "$("$PY" bench/_ansible_bench.py setup "$W")"
+cleanup() {
+  set +e
+  cd /
+  ANSIBLE_CONFIG=$ANSIBLE_CONFIG "$REPO/.venv/bin/ansible-playbook" -i "$INV" "$W/down.yml" >/dev/null 2>&1
+  [ -n "${SSHD_PID:-}" ] && kill "$SSHD_PID" 2>/dev/null
+  grep -o " $W[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  rm -rf --one-file-system "$W"
+}
+trap cleanup EXIT
+trap "exit 1" INT TERM
+export ANSIBLE_CONFIG
+
+PLAY=("$REPO/.venv/bin/ansible-playbook" -i "$INV")
+echo "bench_ansible: 20 containers on one network, berth.engine over SSH to 127.0.0.1 ($RUNS runs each)"
+hyperfine --style basic --runs "$RUNS" \
+  --prepare "${PLAY[*]} $W/down.yml >/dev/null" \
+  --export-json "$W/first.json" -n "berth first run" "${PLAY[*]} $W/up.yml"
+# leave the stack up for the no-op reruns
+"${PLAY[@]}" "$W/up.yml" >/dev/null
+hyperfine --style basic --runs "$((RUNS + 2))" --warmup 1 \
+  --export-json "$W/noop.json" -n "berth no-op rerun" "${PLAY[*]} $W/up.yml"
+"$PY" bench/_ansible_bench.py check-noop "$W"
+
+docker_note=""
+if ! command -v dockerd >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+  docker_note="no dockerd running here: community.docker comparison not run"
+elif ! "$REPO/.venv/bin/ansible-doc" community.docker.docker_container >/dev/null 2>&1; then
+  docker_note="community.docker not installed (pip install ansible): comparison not run"
+else
+  hyperfine --style basic --runs "$RUNS" \
+    --prepare "${PLAY[*]} $W/docker_down.yml >/dev/null" \
+    --export-json "$W/docker_first.json" -n "community.docker first run" "${PLAY[*]} $W/docker_up.yml"
+  "${PLAY[@]}" "$W/docker_up.yml" >/dev/null
+  hyperfine --style basic --runs "$((RUNS + 2))" --warmup 1 \
+    --export-json "$W/docker_noop.json" -n "community.docker no-op rerun" "${PLAY[*]} $W/docker_up.yml"
+  "${PLAY[@]}" "$W/docker_down.yml" >/dev/null
+fi
+"$PY" bench/_ansible_bench.py report "$W" "$docker_note"
