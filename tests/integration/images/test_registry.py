@@ -256,3 +256,35 @@ def test_mirror_without_the_image_falls_back(berth_host, open_registry, tmp_path
     p = berth_host.run("pull", "not-on-the-mirror:1", check=False, timeout=120)
     assert p.returncode != 0
     assert "registry-1.docker.io" in p.stderr, p.stderr
+
+
+def test_https_registry_on_loopback(berth_host, busybox_image, tls_registry):
+    """HTTPS is tried first; a loopback registry (insecure by Docker's rule) may use a
+    self-signed certificate. The registry speaks only TLS, so success means HTTPS was used."""
+    ref = f"{tls_registry.host}/tls/img:1"
+    berth_host.run("tag", busybox_image, ref)
+    berth_host.run("push", "-q", ref)
+    berth_host.run("rmi", ref, busybox_image)
+    assert berth_host.run("images", "-q").stdout.strip() == ""
+    berth_host.run("pull", "-q", ref)
+    assert berth_host.json("image", "inspect", ref)[0]["RepoTags"] == [ref]
+
+
+def test_certificates_verified_unless_insecure(tls_registry):
+    """The TLS context for a registry that is neither loopback nor configured insecure checks
+    the certificate against the system CAs: the self-signed one is refused."""
+    import http.client
+    import ssl
+
+    from engine.images.registry.transport import ssl_context
+
+    port = tls_registry.host.split(":")[1]
+    lax = http.client.HTTPSConnection(f"127.0.0.1:{port}", timeout=10, context=ssl_context("127.0.0.1", False))
+    lax.request("GET", "/v2/")
+    assert lax.getresponse().status == 200
+    lax.close()
+    strict = http.client.HTTPSConnection(f"127.0.0.1:{port}", timeout=10,
+                                         context=ssl_context("registry.example", True))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        strict.request("GET", "/v2/")
+    strict.close()
