@@ -238,8 +238,7 @@ def do_prune(ctx: Context, edge: Any, spec: Any, check: bool) -> dict[str, Any]:
             if v["Name"] in in_use or not ok(v.get("Labels")):
                 continue
             # like `docker volume prune` without --all: anonymous volumes only
-            if not (v.get("Labels") or {}).get("com.docker.volume.anonymous") and not v.get("Anonymous") \
-                    and len(v["Name"]) != 64:
+            if "com.docker.volume.anonymous" not in (v.get("Labels") or {}):
                 continue
             gone.append(v["Name"])
             if not check:
