@@ -77,3 +77,22 @@ def test_container_on_network_with_ports_and_volumes(berth_host, busybox_image, 
     converge(berth_host, request("container", {"name": "www", "keep_volumes": False}, "absent"))
     converge(berth_host, request("network", {"name": "appnet"}, "absent"))
     converge(berth_host, request("network", {"name": "sidenet"}, "absent"))
+
+
+@pytest.mark.requires("overlay")
+def test_prune_volumes_and_networks(berth_host, busybox_image):
+    converge(berth_host, request("network", {"name": "unused"}))
+    converge(berth_host, request("volume", {"volume_name": "named"}))
+    spec = {"name": "tmp", "image": busybox_image, "volumes": ["/anon"], "network_mode": "none"}
+    converge(berth_host, request("container", spec, "present"))
+    converge(berth_host, request("container", {"name": "tmp"}, "absent"))  # keep_volumes: the anonymous one stays
+    anon = [v["Name"] for v in berth_host.json("ls", "volume") if v["Name"] != "named"]
+    assert len(anon) == 1
+    req = request("prune", {"volumes": True, "networks": True})
+    rc, predicted = berth_host.apply({**req, "check": True})
+    assert rc == 0 and predicted["volumes"] == anon and predicted["networks"] == ["unused"]
+    rc, out = berth_host.apply(req)
+    assert rc == 0 and out["changed"] and out["volumes"] == anon and out["networks"] == ["unused"]
+    assert [v["Name"] for v in berth_host.json("ls", "volume")] == ["named"]
+    rc, out = berth_host.apply(req)
+    assert rc == 0 and not out["changed"]
