@@ -154,7 +154,9 @@ def test_more_options_round_trip_through_the_record(berth_host, busybox_image, t
         "dns_search_domains": ["a.example"], "dns_opts": ["ndots:2"], "interactive": True, "tty": True,
         "stop_signal": "SIGUSR1", "log_driver": "json-file",
         "mounts": [{"target": "/bound", "source": str(tmp_path / "src"), "type": "bind", "read_only": True},
-                   {"target": "/t", "type": "tmpfs", "tmpfs_size": "2m", "tmpfs_mode": "1777"}],
+                   {"target": "/t", "type": "tmpfs", "tmpfs_size": "2m", "tmpfs_mode": "1777"},
+                   {"target": "/v", "source": "mvol", "type": "volume", "no_copy": True, "labels": {"k": "v"}},
+                   {"target": "/p", "source": str(tmp_path / "src"), "type": "bind", "propagation": "rslave"}],
         "healthcheck": {"test": ["NONE"]}, "env": {"EMPTY": ""},
     }
     r = converge(berth_host, request("container", spec, "present"))
