@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import shutil
 from pathlib import Path
 
 from engine.errors import RuntimeFailure
@@ -52,21 +53,30 @@ def make_init_layer(path: Path) -> Path:
 
 
 def mount_overlay(lower: list[str], upper: Path, work: Path, target: Path, init: Path | None = None) -> None:
-    """Overlay `lower` (top-most first), below `init` when given, under `upper` on `target`."""
+    """Overlay `lower` (top-most first), below `init` when given, under `upper` on `target`.
+
+    mount(2) takes its options in one page, so each lower dir is named through a short symlink
+    (`<upper's parent>/L/<n>`, like overlay2's `l/` links) and the mount is made from that
+    directory with relative paths: hundreds of layers fit."""
     upper.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     target.mkdir(parents=True, exist_ok=True)
+    base = upper.parent
     if not lower:
-        empty = upper.parent / "empty"
+        empty = base / "empty"
         empty.mkdir(exist_ok=True)
         lower = [str(empty)]
-    base = os.path.commonpath([os.path.abspath(p) for p in lower])
-    if len(lower) == 1:
-        base = os.path.dirname(os.path.abspath(lower[0]))
-    rel = [os.path.relpath(os.path.abspath(p), base) for p in lower]
+    links = base / "L"
+    shutil.rmtree(links, ignore_errors=True)
+    links.mkdir()
+    names = []
+    for i, p in enumerate(lower):
+        os.symlink(os.path.abspath(p), links / str(i))
+        names.append(f"L/{i}")
     if init is not None:
-        rel.insert(0, str(init))
-    opts = f"lowerdir={':'.join(rel)},upperdir={upper},workdir={work}"
+        names.insert(0, os.path.relpath(init, base))
+    opts = (f"lowerdir={':'.join(names)},upperdir={os.path.relpath(upper, base)},"
+            f"workdir={os.path.relpath(work, base)}")
     if len(opts) >= os.sysconf("SC_PAGESIZE"):
         raise RuntimeFailure(f"overlay: {len(lower)} layers give mount options longer than a page "
                              f"({len(opts)} bytes)", field="Image")
