@@ -472,3 +472,22 @@ def test_source_date_epoch_makes_no_cache_rebuilds_identical(berth_host, busybox
     assert one == two
     assert _image(berth_host, one).config["created"] == "2023-11-14T22:13:20Z"
     assert _build(berth_host, ctx, "-q", "--no-cache").stdout.strip() != one  # real timestamps otherwise
+
+
+@pytest.mark.requires("conmon")
+def test_built_image_runs(berth_host, busybox_image, tmp_path: Path) -> None:
+    """The config a build writes is what `berth run` uses: ENTRYPOINT + CMD, USER, WORKDIR, ENV."""
+    ctx = _ctx(tmp_path, f"""FROM {busybox_image}
+ENV WHO=builder
+WORKDIR /srv
+COPY greet.sh /usr/local/bin/greet
+USER app
+ENTRYPOINT ["/usr/local/bin/greet"]
+CMD ["from-cmd"]
+""", {"greet.sh": "#!/bin/sh\necho \"$WHO $(id -u) $(pwd) $1\"\n"})
+    os.chmod(ctx / "greet.sh", 0o755)
+    _build(berth_host, ctx, "-t", "runs:1")
+    out = berth_host.run("run", "--rm", "runs:1").stdout
+    assert out.strip() == "builder 1000 /srv from-cmd"
+    out = berth_host.run("run", "--rm", "runs:1", "arg").stdout
+    assert out.strip() == "builder 1000 /srv arg"
