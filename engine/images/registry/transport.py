@@ -93,11 +93,12 @@ def ssl_context(netloc: str, verify: bool) -> ssl.SSLContext:
     c = _CTX_CACHE.get(key)
     if c is not None:
         return c
-    c = ssl.create_default_context()
-    if not verify:
+    if not verify:  # no CA bundle to load when nothing is verified
+        c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         c.check_hostname = False
         c.verify_mode = ssl.CERT_NONE
     else:
+        c = ssl.create_default_context()
         for d in CERTS_DIRS:
             hd = d / netloc
             if hd.is_dir():
