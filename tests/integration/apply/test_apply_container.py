@@ -169,3 +169,17 @@ def test_more_options_round_trip_through_the_record(berth_host, busybox_image, t
     refused(berth_host, bad, "spec.cpus", lambda: containers(berth_host))
     refused(berth_host, request("container", {**spec, "networks": [{"name": "nosuchnet"}]}, "present"),
             "spec.networks", lambda: containers(berth_host))
+
+
+def test_parallel_applies_of_one_container_take_turns(berth_host, busybox_image):
+    """Pulumi runs steps in parallel: two applies of one resource must not both create it."""
+    import json
+    import subprocess
+
+    req = json.dumps(request("container", {"name": "twin", "image": busybox_image, "command": "sleep 300",
+                                           "network_mode": "none"}))
+    procs = [subprocess.Popen([*berth_host.argv, "apply"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=berth_host.env) for _ in range(2)]
+    outs = [json.loads(p.communicate(req, timeout=120)[0]) for p in procs]
+    assert sorted(o["changed"] for o in outs) == [False, True], outs
+    assert len(containers(berth_host)) == 1
