@@ -154,3 +154,21 @@ def test_platform_selection():
         mf.select_platform(idx, mf.parse_platform("linux/s390x"), "x")
     with pytest.raises(InvalidArgument, match="'a/b/c/d'"):
         mf.parse_platform("a/b/c/d")
+
+
+def test_mirror_fallback_order(tmp_path):
+    """A mirror that fails or lacks the image is dropped for the next endpoint; the registry
+    itself is never dropped."""
+    from engine.images.registry.client import RegistryClient
+
+    ctx = _ctx(tmp_path, 'registry_mirrors = ["http://127.0.0.1:5001", "https://m2.example"]\n')
+    c = RegistryClient(ctx, "docker.io", "library/busybox")
+    eps = list(c._endpoints)
+    assert [e.netloc for e in eps] == ["127.0.0.1:5001", "m2.example", "registry-1.docker.io"]
+    c.endpoint, c.base = eps[0], "http://127.0.0.1:5001"  # as if ping had picked the first mirror
+    assert c.skip_mirror() is True and c.base is None
+    assert [e.netloc for e in c._endpoints] == ["m2.example", "registry-1.docker.io"]
+    c.endpoint, c.base = c._endpoints[0], "https://m2.example"
+    assert c.skip_mirror() is True
+    c.endpoint, c.base = c._endpoints[0], "https://registry-1.docker.io"
+    assert c.skip_mirror() is False  # the registry itself: the error stands
