@@ -9,6 +9,7 @@ image whose parent is the previous one; the build cache maps step keys to these 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -610,12 +611,12 @@ class Builder:
             if ins.dest.endswith("/") and not dest.endswith("/"):
                 dest += "/"
         n_sources = len(srcs) + len(ins.heredocs)
-        what = f"{kw}"
         urls = [s for s in srcs if ins.is_add and re.match(r"^https?://", s)]
         local = [s for s in srcs if s not in urls]
 
-        with scratch_dir(self.tmp, "copy-") as base:
-            # where sources come from
+        with scratch_dir(self.tmp, "copy-") as base, contextlib.ExitStack() as mounts:
+            # where sources come from: the context, or another stage's / image's filesystem
+            tree = self.tree
             src_image: Image | None = None
             if from_:
                 idx = self.df.stage_index(from_, before=st.stage.index)
@@ -625,69 +626,51 @@ class Builder:
                         raise self._fail(ins, f"--from={from_}: stage {from_!r} was not built")
                 else:
                     src_image = self._image(ins, from_)
-            downloads: list[tuple[str, Path]] = []
-            for u in urls:
-                downloads.append((u, _download(u, base / "dl", ins.checksum)))
-            src_mount = None
-            if src_image is not None:
-                src_mount = mounted_overlay(src_image.layer_dirs(), base / "src")
-                ov_src = src_mount.__enter__()
-            try:
-                tree = SourceTree(ov_src.merged, None, is_context=False) if src_mount else self.tree
-                resolved: list[Source] = []
-                for s in local:
-                    resolved += tree.resolve(s, what)
-                count = len(resolved) + len(downloads) + len(ins.heredocs)
-                if count > 1 and not dest.endswith("/"):
-                    raise CopyError(f"When using {kw} with more than one source file, the destination must be "
-                                    f"a directory and end with a /: {ins.dest}")
-                if n_sources == 0:
-                    raise CopyError(f"{kw} has no source")
-                # cache key
-                parts: list[Any] = [kw, ins.original, srcs, dest, chown, ins.chmod]
-                if src_image is not None:
-                    parts.append(src_image.id)
-                else:
-                    parts.append(hash_sources(tree, resolved))
+                ov_src = mounts.enter_context(mounted_overlay(src_image.layer_dirs(), base / "src"))
+                tree = SourceTree(ov_src.merged, None, is_context=False)
+            downloads = [(u, _download(u, base / "dl", ins.checksum)) for u in urls]
+            resolved: list[Source] = []
+            for s in local:
+                resolved += tree.resolve(s, kw)
+            count = len(resolved) + len(downloads) + len(ins.heredocs)
+            if count > 1 and not dest.endswith("/"):
+                raise CopyError(f"When using {kw} with more than one source file, the destination must be "
+                                f"a directory and end with a /: {ins.dest}")
+            if n_sources == 0:
+                raise CopyError(f"{kw} has no source")
+            # cache key
+            parts: list[Any] = [kw, ins.original, srcs, dest, chown, ins.chmod]
+            parts.append(src_image.id if src_image is not None else hash_sources(tree, resolved))
+            for u, f in downloads:
+                parts.append([u, _sha256_file(f)])
+            parts.append([[h.name, h.content, h.expand, h.chomp] for h in ins.heredocs])
+            if any(h.expand for h in ins.heredocs):
+                parts.append(sorted(env.items()))
+            key = self._key(st, parts)
+            if self._cached(st, key):
+                return
+            with mounted_overlay(st.image.layer_dirs() if st.image else [], base / "dst") as ov:
+                rootfs = ov.merged
+                owner = resolve_owner(rootfs, chown)
+                for src in resolved:
+                    self._copy_one(tree, src, rootfs, dest, owner, chmod, ins.is_add and src_image is None)
                 for u, f in downloads:
-                    parts.append([u, _sha256_file(f)])
-                parts.append([[h.name, h.content, h.expand, h.chomp] for h in ins.heredocs])
-                if any(h.expand for h in ins.heredocs):
-                    parts.append(sorted(env.items()))
-                key = self._key(st, parts)
-                if self._cached(st, key):
-                    return
-                with mounted_overlay(st.image.layer_dirs() if st.image else [], base / "dst") as ov:
-                    rootfs = ov.merged
-                    owner = resolve_owner(rootfs, chown)
-                    for src in resolved:
-                        self._copy_one(tree, src, rootfs, dest, owner, chmod, ins.is_add and not src_mount)
-                    for u, f in downloads:
-                        name = posixpath.basename(u.split("?", 1)[0].rstrip("/")) or "index.html"
-                        target = dest + name if dest.endswith("/") else dest
-                        if dest_is_dir(rootfs, dest) and not dest.endswith("/"):
-                            target = dest.rstrip("/") + "/" + name
-                        write_file(rootfs, target, f.read_bytes(), owner,
-                                   chmod if chmod is not None else 0o600)
-                    for h in ins.heredocs:
-                        content = h.content
-                        if h.chomp:
-                            content = "".join(ln.lstrip("\t") for ln in content.splitlines(keepends=True))
-                        if h.expand:
-                            content = _expand_vars(content, env)
-                        target = dest if not dest.endswith("/") else dest + h.name
-                        if not dest.endswith("/") and dest_is_dir(rootfs, dest):
-                            target = dest.rstrip("/") + "/" + h.name
-                        write_file(rootfs, target, content.encode(), owner, chmod if chmod is not None else 0o644)
-            finally:
-                if src_mount is not None:
-                    src_mount.__exit__(None, None, None)
+                    name = posixpath.basename(u.split("?", 1)[0].rstrip("/")) or "index.html"
+                    target = _file_target(rootfs, dest, name)
+                    write_file(rootfs, target, f.read_bytes(), owner, chmod if chmod is not None else 0o600)
+                for h in ins.heredocs:
+                    content = h.content
+                    if h.chomp:
+                        content = "".join(ln.lstrip("\t") for ln in content.splitlines(keepends=True))
+                    if h.expand:
+                        content = _expand_vars(content, env)
+                    target = _file_target(rootfs, dest, h.name)
+                    write_file(rootfs, target, content.encode(), owner, chmod if chmod is not None else 0o644)
             shown = " ".join(srcs + [f"<<{h.name}" for h in ins.heredocs])
             self._commit_layer(st, key, f"{kw} {shown} {dest}", base / "dst")
 
     def _copy_one(self, tree: SourceTree, src: Source, rootfs: Path, dest: str, owner: Owner,
                   chmod: int | None, may_extract: bool) -> None:
-        st = os.stat(src.path)
         if os.path.isdir(src.path):
             copy_tree(tree, src, rootfs, dest, owner, chmod)
             return
@@ -696,16 +679,18 @@ class Builder:
             if kind:
                 extract_archive(src.path, kind, rootfs, dest)
                 return
-        del st
         name = posixpath.basename(src.rel) or src.path.name
-        if dest.endswith("/") or dest_is_dir(rootfs, dest):
-            target = dest.rstrip("/") + "/" + name
-        else:
-            target = dest
-        copy_tree(tree, src, rootfs, target, owner, chmod)
+        copy_tree(tree, src, rootfs, _file_target(rootfs, dest, name), owner, chmod)
 
 
 # ---------------------------------------------------------------------------- helpers
+def _file_target(rootfs: Path, dest: str, name: str) -> str:
+    """Where a single file lands: dest/name when dest ends with / or is a directory, else dest."""
+    if dest.endswith("/") or dest_is_dir(rootfs, dest):
+        return dest.rstrip("/") + "/" + name
+    return dest
+
+
 def _sweep_stale(tmp: Path, older_than: float = 3600) -> None:
     """Remove scratch dirs a killed build left behind (never one that is still mounted)."""
     import time
