@@ -300,7 +300,14 @@ def live_running(ctx: Context, rec: dict[str, Any]) -> bool:
         return False
     if runtime.read_exit(ctx, rec["Id"]) is not None:
         return False
-    return runtime.pid_alive(int(_berth(rec).get("conmon_pid") or 0), "conmon")
+    pid = int(_berth(rec).get("conmon_pid") or 0)
+    # after a reboot the runroot is empty and the recorded pid may belong to another process
+    try:
+        if int((runtime.conmon_dir(ctx, rec["Id"]) / "conmon.pid").read_text()) != pid:
+            return False
+    except (OSError, ValueError):
+        return False
+    return runtime.pid_alive(pid, "conmon")
 
 
 def _oom_killed(cid: str) -> bool:
