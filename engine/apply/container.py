@@ -284,8 +284,17 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
         plan.actions.append("restarted")
     elif stop:
         plan.actions.append("killed" if spec.force_kill else "stopped")
-    after_status = "running" if (start or restart or (running_now and not stop)) else (
-        "exited" if stop else ("created" if fresh else before_status))
+    will_run = start or restart or (running_now and not stop)
+    is_paused = before_status == "paused" and running_now and not restart
+    pause = bool(spec.paused) and will_run and not is_paused and spec.detach is not False
+    unpause = spec.paused is False and is_paused and will_run
+    if pause:
+        plan.actions.append("paused")
+    elif unpause:
+        plan.actions.append("unpaused")
+    after_status = "running" if will_run else ("exited" if stop else ("created" if fresh else before_status))
+    if pause or (is_paused and will_run and not unpause):
+        after_status = "paused"
     if spec.detach is False and start:
         after_status = "exited"
     if after_status != before_status:
@@ -327,7 +336,11 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
         edge.restart(cid, spec.stop_timeout)
     elif stop:
         _stop(edge, edge.container(cid) or live, spec)
-    if state == "healthy" and (start or restart or running_now):
+    if pause:
+        edge.pause(cid)
+    elif unpause:
+        edge.unpause(cid)
+    if state == "healthy" and (start or restart or running_now) and not pause and after_status != "paused":
         _wait_healthy(edge, cid, spec.healthy_wait_timeout or 300.0)
     if spec.detach is False and start:
         try:

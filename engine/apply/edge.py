@@ -123,6 +123,12 @@ class ContainerEdge(ImageEdge):
     def stop(self, cid: str, timeout: int | None = None) -> None:
         _fn(self.API, "stop")(self.ctx, cid, timeout=timeout)
 
+    def pause(self, cid: str) -> None:
+        _fn(self.API, "pause")(self.ctx, cid)
+
+    def unpause(self, cid: str) -> None:
+        _fn(self.API, "unpause")(self.ctx, cid)
+
     def kill(self, cid: str, signal: str = "SIGKILL") -> None:
         _fn(self.API, "kill")(self.ctx, cid, signal)
 

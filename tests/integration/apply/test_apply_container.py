@@ -86,6 +86,20 @@ def test_new_image_behind_same_tag_recreates(berth_host, busybox_image, busybox_
     assert rc == 0 and out["actions"] == ["executed"] and "stdout" not in out
 
 
+def test_paused_groups_oom_score(berth_host, busybox_image):
+    spec = {"name": "napper", "image": busybox_image, "command": "sleep 300", "network_mode": "none",
+            "groups": ["1234"], "oom_score_adj": 100, "paused": True}
+    r = converge(berth_host, request("container", spec))
+    assert r["actions"] == ["created", "started", "paused"]
+    assert r["resource"]["State"]["Paused"] is True
+    r = converge(berth_host, request("container", {**spec, "paused": False}))
+    assert r["actions"] == ["unpaused"] and r["resource"]["State"]["Paused"] is False
+    rc, out = berth_host.apply(request("exec", {"container": "napper", "command": "cat /proc/self/oom_score_adj"}))
+    assert rc == 0 and out["stdout"] == "100", out
+    rc, out = berth_host.apply(request("exec", {"container": "napper", "command": "id -G"}))
+    assert rc == 0 and "1234" in out["stdout"].split(), out
+
+
 def test_healthy_state_and_host_info(berth_host, busybox_image):
     spec = {"name": "doc", "image": busybox_image, "command": "sleep 300", "network_mode": "none",
             "healthcheck": {"test": "true", "interval": "1s", "start_period": "1s"}, "healthy_wait_timeout": 60}

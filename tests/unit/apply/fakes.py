@@ -93,6 +93,14 @@ class FakeEdge:
         self.calls.append(("kill", cid, signal))
         self._c(cid)["State"] = {"Status": "exited", "Running": False, "ExitCode": 137}
 
+    def pause(self, cid: str) -> None:
+        self.calls.append(("pause", cid))
+        self._c(cid)["State"] = {"Status": "paused", "Running": True, "Paused": True}
+
+    def unpause(self, cid: str) -> None:
+        self.calls.append(("unpause", cid))
+        self._c(cid)["State"] = {"Status": "running", "Running": True, "Paused": False}
+
     def restart(self, cid: str, timeout: int | None = None) -> None:
         self.calls.append(("restart", cid))
         self._c(cid)["State"] = {"Status": "running", "Running": True}

@@ -64,6 +64,8 @@ CASES = {
     "sysctls": ({"net.ipv4.ip_forward": 1}, {"net.ipv4.ip_forward": 0}),
     "capabilities": (["net_admin"], ["sys_time"]),
     "cap_drop": (["CAP_CHOWN"], ["mknod"]),
+    "groups": (["audio"], ["video", "audio"]),
+    "oom_score_adj": (100, 200),
     "privileged": (True, False),
     "devices": (["/dev/null:/dev/xnull:rw"], ["/dev/zero"]),
     "read_only": (True, False),
@@ -333,3 +335,18 @@ def test_equivalent_forms_compare_equal(first, second):
     apply(edge, first)
     r = apply_checked(edge, second)
     assert not r["changed"], r["diff"]
+
+
+def test_paused():
+    edge = FakeEdge()
+    r = apply_checked(edge, {"paused": True})
+    assert r["actions"] == ["created", "started", "paused"]
+    assert r["diff"]["after"]["state"] == "paused"
+    assert not apply_checked(edge, {"paused": True})["changed"]
+    assert not apply_checked(edge, {})["changed"]  # unset: a paused container is left paused
+    r = apply_checked(edge, {"paused": False})
+    assert r["actions"] == ["unpaused"] and r["diff"] == {"before": {"state": "paused"},
+                                                          "after": {"state": "running"}}
+    assert not apply_checked(edge, {"paused": False})["changed"]
+    apply(edge, {"paused": True})
+    assert apply_checked(edge, {}, "stopped")["actions"] == ["stopped"]
