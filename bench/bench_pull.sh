@@ -83,12 +83,14 @@ hyperfine --style basic --runs "$RUNS" --warmup 1 --export-json "$SRC/results.js
 "$PY" - "$SRC/results.json" <<'PYEOF'
 import json, sys
 res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-print("\n== bench_pull: medians (s) and Berth's ratio to each")
+print("\n== bench_pull: medians (s) and Berth's ratio to each; CPU = user+sys incl. children (mean)")
 b = res["berth"]["median"]
+bc = res["berth"]["user"] + res["berth"]["system"]
 for name, r in res.items():
     m = r["median"]
-    ratio = "" if name == "berth" else f"   berth/{name} = {b / m:.2f}x"
-    print(f"  {name:<10} {m:7.3f}{ratio}")
+    cpu = r["user"] + r["system"]
+    ratio = "" if name == "berth" else f"   berth/{name} = {b / m:.2f}x (CPU {bc / cpu:.2f}x)"
+    print(f"  {name:<10} {m:7.3f}  CPU {cpu:6.3f}{ratio}")
 if "docker" in res:
     print(f"  target berth <= 0.8x docker: {'met' if b <= 0.8 * res['docker']['median'] else 'NOT met'}")
 print(f"  target berth <= 1.3x tar floor: {'met' if b <= 1.3 * res['tar-floor']['median'] else 'NOT met'}")
