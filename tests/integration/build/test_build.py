@@ -304,6 +304,12 @@ def test_failures_name_the_line(berth_host, busybox_image, tmp_path: Path) -> No
     assert bad.returncode == 1
     assert "Dockerfile:3: RUN" in bad.stderr and "returned a non-zero code: 3" in bad.stderr
     assert "before" in bad.stdout
+    (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY ${{SRC:?required}} /x\n")
+    bad = _build(berth_host, ctx, check=False)
+    assert bad.returncode == 2 and "Dockerfile:2: COPY" in bad.stderr and "SRC: required" in bad.stderr
+    (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nUSER nosuchuser\nRUN true\n")
+    bad = _build(berth_host, ctx, check=False)
+    assert bad.returncode != 0 and "Dockerfile:3: RUN" in bad.stderr and "nosuchuser" in bad.stderr
     leftovers = list((berth_host.root / "builds" / "tmp").iterdir())
     assert leftovers == []
     with open("/proc/self/mountinfo") as f:
