@@ -691,6 +691,8 @@ def cmd_ps(verb: str, argv: list[str], g: Globals) -> int:
     if a.format == "json":
         emit_json(recs)
         return 0
+    if a.format:
+        return _ps_template(a.format, recs, a.no_trunc)
     rows = []
     for r in recs:
         cmd = " ".join([r["Path"], *r["Args"]])
@@ -699,6 +701,47 @@ def cmd_ps(verb: str, argv: list[str], g: Globals) -> int:
                      _created_text(r["Created"]), _status_text(r["State"]), _ports_text(r["NetworkSettings"]),
                      r["Name"].lstrip("/")])
     emit_table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], rows)
+    return 0
+
+
+def _ps_fields(r: dict[str, Any], no_trunc: bool) -> dict[str, str]:
+    cmd = " ".join([r["Path"], *r["Args"]])
+    return {"ID": r["Id"] if no_trunc else r["Id"][:12], "Image": r["Config"].get("Image", ""),
+            "Command": json.dumps(cmd, ensure_ascii=False), "CreatedAt": r["Created"],
+            "RunningFor": _created_text(r["Created"]), "Ports": _ports_text(r["NetworkSettings"]),
+            "State": r["State"]["Status"], "Status": _status_text(r["State"]), "Names": r["Name"].lstrip("/"),
+            "Labels": ",".join(f"{k}={v}" for k, v in sorted((r["Config"].get("Labels") or {}).items())),
+            "Mounts": ",".join(m.get("Name") or m.get("Source", "") for m in r.get("Mounts") or []),
+            "Networks": ",".join(sorted((r["NetworkSettings"].get("Networks") or {}).keys()))}
+
+
+def _ps_template(fmt: str, recs: list[dict[str, Any]], no_trunc: bool) -> int:
+    """docker ps --format with Go-template field references ({{.Names}}, {{.Label "k"}})."""
+    import re
+
+    table = fmt.startswith("table")
+    if table:
+        fmt = fmt[5:].strip()
+    fmt = fmt.replace("\\t", "\t").replace("\\n", "\n")
+    field_re = re.compile(r'{{\s*\.(\w+)\s*}}|{{\s*\.Label\s+"([^"]+)"\s*}}')
+
+    def render(r: dict[str, Any]) -> str:
+        f = _ps_fields(r, no_trunc)
+
+        def sub(m: re.Match[str]) -> str:
+            if m.group(2) is not None:
+                return str((r["Config"].get("Labels") or {}).get(m.group(2), ""))
+            if m.group(1) not in f:
+                raise InvalidArgument(f"format: unknown field .{m.group(1)}", field="format")
+            return f[m.group(1)]
+
+        return field_re.sub(sub, fmt)
+
+    if table:
+        header = field_re.sub(lambda m: (m.group(1) or "LABEL").upper(), fmt)
+        print(header)
+    for r in recs:
+        print(render(r))
     return 0
 
 

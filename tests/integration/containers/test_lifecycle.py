@@ -54,6 +54,7 @@ def test_detached_lifecycle(berth_host, busybox_image):
     assert berth_host.run("ps", "-q", "--filter", "status=running", "--filter", f"ancestor={busybox_image}"
                           ).stdout.split() == [cid[:12]]
     assert "web" in berth_host.run("ps").stdout
+    assert berth_host.run("ps", "--format", '{{.Names}} {{.State}} {{.Label "tier"}}').stdout == "web running front\n"
     rows = berth_host.json("ps", "--format", "json")
     assert rows[0]["Id"] == cid
     # the monitor survives the berth process that started it: a fresh CLI still sees it running
