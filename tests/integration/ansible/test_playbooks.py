@@ -27,6 +27,7 @@ def ansible_run(sshd: Any, berth_host: Any, busybox_image: str, tmp_path: Path) 
         "test_image": busybox_image,
         "test_dir": str(tmp_path),
         "web_port": free_port(),
+        "web_port2": free_port(),
     })
 
 
