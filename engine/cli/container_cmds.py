@@ -393,7 +393,7 @@ def cmd_run(verb: str, argv: list[str], g: Globals) -> int:
         return att.connect(runtime.attach_socket(ctx, c))
 
     try:
-        _cid, sock = api.start_attached(ctx, cid, do_attach)
+        _cid, sock = api.start_attached(ctx, cid, do_attach, client_finalizes=a.rm)
     except BaseException:
         _remove_quietly(g, cid)
         raise

@@ -136,9 +136,12 @@ def start(ctx: Context, ref: str) -> str:
     return start_attached(ctx, ref, None)[0]
 
 
-def start_attached(ctx: Context, ref: str, attach: Callable[[str], Any] | None) -> tuple[str, Any]:
+def start_attached(ctx: Context, ref: str, attach: Callable[[str], Any] | None,
+                   client_finalizes: bool = False) -> tuple[str, Any]:
     """Like start; `attach(cid)` is called between `runc create` and `runc start` (foreground
-    runs connect to the output there) and its result is returned."""
+    runs connect to the output there) and its result is returned. `client_finalizes`: the caller
+    will record the exit and remove the container itself (foreground `run --rm`); the monitor's
+    exit handler then only runs if the caller went away."""
     cid = store.resolve_id(ctx, ref)
     with store.locked_record(ctx, cid) as rec:
         if rec["State"]["Running"] and live_running(ctx, rec):
@@ -147,7 +150,7 @@ def start_attached(ctx: Context, ref: str, attach: Callable[[str], Any] | None) 
             _finalize_locked(ctx, rec)
         _berth(rec)["user_stopped"] = False
         rec["State"]["Restarting"] = False
-        attached = _start_locked(ctx, rec, attach=attach)
+        attached = _start_locked(ctx, rec, attach=attach, client_finalizes=client_finalizes)
     _spawn_health(ctx, cid)
     return cid, attached
 
@@ -168,7 +171,8 @@ def _init_path(ctx: Context) -> str | None:
     return os.path.realpath(found) if found else None
 
 
-def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], Any] | None = None) -> Any:
+def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], Any] | None = None,
+                  client_finalizes: bool = False) -> Any:
     """Mount, network, spec, conmon, runc start. Undoes everything on failure. Caller holds the lock."""
     from engine.containers import spec as specmod
     from engine.containers import users
@@ -226,7 +230,8 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
         try:
             pid, conmon_pid = runtime.start_conmon(
                 ctx, cid, rec["Name"].lstrip("/"), d, Path(rec["LogPath"]), run,
-                tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin")), log_size_max=_log_size_max(hc))
+                tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin")), log_size_max=_log_size_max(hc),
+                guard=d / store.RECORD if client_finalizes else None)
         except RuntimeFailure as e:
             raise RuntimeFailure(_explain_start_error(e.message, rec), field="Cmd") from None
         created = True

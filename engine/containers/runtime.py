@@ -117,7 +117,7 @@ def engine_env() -> dict[str, str]:
 
 
 def start_conmon(ctx: Context, cid: str, name: str, bundle: Path, log_path: Path, run: int,
-                 tty: bool, stdin: bool, log_size_max: int = 0) -> tuple[int, int]:
+                 tty: bool, stdin: bool, log_size_max: int = 0, guard: Path | None = None) -> tuple[int, int]:
     """Start conmon (which runs `runc create`); return (container pid, conmon pid)."""
     cdir = conmon_dir(ctx, cid)
     shutil.rmtree(cdir, ignore_errors=True)
@@ -131,9 +131,14 @@ def start_conmon(ctx: Context, cid: str, name: str, bundle: Path, log_path: Path
         "-l", f"k8s-file:{log_path}", "--exit-dir", str(cdir / "exit"),
         "--socket-dir-path", str(cdir), "--runtime-arg", "--root", "--runtime-arg", str(ctx.runc_root),
         "--log-level", "error",
-        "--exit-command", sys.executable,
     ]
-    for a in ["-m", "engine", *ctx.base_args(), "_conmon-exit", cid, str(run)]:
+    exit_argv = [sys.executable, "-m", "engine", *ctx.base_args(), "_conmon-exit", cid, str(run)]
+    if guard is not None:
+        # An attached client handles this run's end itself; only if it went away (its record
+        # still exists a moment later) does Berth's exit handler run. Saves a Python start per run.
+        exit_argv = ["/bin/sh", "-c", 'sleep 1; [ -e "$0" ] || exit 0; exec "$@"', str(guard), *exit_argv]
+    argv += ["--exit-command", exit_argv[0]]
+    for a in exit_argv[1:]:
         argv += ["--exit-command-arg", a]
     if log_size_max > 0:
         argv += ["--log-size-max", str(log_size_max)]

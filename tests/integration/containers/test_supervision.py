@@ -117,3 +117,16 @@ def test_healthcheck_transitions(berth_host, busybox_image):
     assert berth_host.run("ps", "-q", "--filter", "health=healthy").stdout.strip()
     berth_host.run("rm", "-f", "hc")
     assert leftovers(berth_host) == []
+
+
+def test_run_rm_client_killed_container_still_removed(berth_host, busybox_image):
+    """The container outlives a killed foreground client, and --rm still removes it at exit."""
+    p = subprocess.Popen([*berth_host.argv, "run", "--rm", *NONE, "--name", "orphan", busybox_image,
+                          "sh", "-c", "sleep 1"], env=berth_host.env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    wait_for(lambda: berth_host.run("ps", "-q").stdout.strip())
+    p.kill()
+    p.wait()
+    assert berth_host.run("ps", "-q", "--filter", "name=orphan").stdout.strip()  # still running
+    wait_for(lambda: berth_host.run("ps", "-aq").stdout == "", timeout=20)
+    assert leftovers(berth_host) == []
