@@ -273,28 +273,17 @@ def _exec(client: Any, command: str, stdin: bytes | None, timeout: float) -> Exe
         if stdin:
             chan.sendall(stdin)
         chan.shutdown_write()
-        out = io.BytesIO()
-        err = io.BytesIO()
-        # read both streams until the remote side exits; no timeout here: builds and pulls are slow
-        while True:
-            got = False
-            if chan.recv_ready():
-                out.write(chan.recv(65536))
-                got = True
-            if chan.recv_stderr_ready():
-                err.write(chan.recv_stderr(65536))
-                got = True
-            if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                break
-            if not got:
-                if chan.closed and not chan.exit_status_ready():
-                    raise EOFError("channel closed before the command exited")
-                chan.status_event.wait(0.01)
+        # drain stdout here and stderr in a helper thread, each until EOF (exit-status may
+        # arrive before the last data), so neither stream can fill its window and stall the other
+        err_chunks: list[bytes] = []
+        t = threading.Thread(target=lambda: err_chunks.append(chan.makefile_stderr("rb").read()), daemon=True)
+        t.start()
+        out_data = chan.makefile("rb").read()
+        t.join()
         rc = chan.recv_exit_status()
-        while chan.recv_ready():
-            out.write(chan.recv(65536))
-        while chan.recv_stderr_ready():
-            err.write(chan.recv_stderr(65536))
+        if rc == -1:
+            raise EOFError("channel closed before the command exited")
+        out, err = io.BytesIO(out_data), io.BytesIO(b"".join(err_chunks))
         return ExecResult(rc, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8", "replace"))
     finally:
         chan.close()
