@@ -12,6 +12,7 @@ refused with an error naming it; nothing is ever written outside `dest`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -411,96 +412,6 @@ class _NeedsSlowPath(Exception):
     directory with a file): unpack it with the Python unpacker instead."""
 
 
-class _Gate:
-    """Sits between the tar parser and GNU tar: bytes read by the parser are passed on to tar
-    only once the entry they belong to has been validated (or dropped, for whiteouts). Reads
-    the source in large chunks and serves the parser's small reads from them."""
-
-    CHUNK = 1 << 20
-
-    def __init__(self, src: IO[bytes], write: Callable[[memoryview], object]) -> None:
-        from collections import deque
-
-        self.src = src
-        self.write = write
-        self.chunks: deque[tuple[int, bytes]] = deque()  # (absolute start, data)
-        self.end = 0  # bytes fetched from src
-        self.served = 0  # bytes handed to the parser
-        self.cursor = 0  # bytes decided (forwarded or dropped)
-        self.approved_end = 0
-        self.forward = True
-
-    def read(self, n: int = -1) -> bytes:
-        if self.served >= self.end:
-            b = self.src.read(self.CHUNK)
-            if not b:
-                return b""
-            self.chunks.append((self.end, b))
-            self.end += len(b)
-            self._flush()
-        if n is None or n < 0:
-            n = self.end - self.served
-        for start, b in self.chunks:
-            if start <= self.served < start + len(b):
-                off = self.served - start
-                out = b[off:off + n]
-                self.served += len(out)
-                self._trim()
-                return out
-        raise AssertionError("gate: served position lost")
-
-    def readable(self) -> bool:
-        return True
-
-    def approve(self, end: int, forward: bool) -> None:
-        if end < self.approved_end:
-            raise LayerError("corrupt layer tar: entries out of order")
-        self._flush()  # what was approved before keeps its action
-        self.approved_end, self.forward = end, forward
-        self._flush()
-
-    def _flush(self) -> None:
-        stop = min(self.approved_end, self.end)
-        for start, b in self.chunks:
-            if self.cursor >= stop:
-                break
-            if start + len(b) <= self.cursor:
-                continue
-            lo = self.cursor - start
-            hi = min(stop, start + len(b)) - start
-            if self.forward and hi > lo:
-                self.write(memoryview(b)[lo:hi])
-            self.cursor = start + hi
-        self._trim()
-
-    def _trim(self) -> None:
-        while self.chunks:
-            start, b = self.chunks[0]
-            if start + len(b) <= min(self.cursor, self.served):
-                self.chunks.popleft()
-            else:
-                break
-
-    def skip_to(self, end: int) -> None:
-        """Move the served position to `end` (approved already), reading and forwarding the
-        bytes in large chunks without handing them to the parser."""
-        while True:
-            self.served = max(self.served, min(end, self.end))
-            self._trim()
-            if self.served >= end:
-                return
-            b = self.src.read(self.CHUNK)
-            if not b:
-                raise EOFError("layer tar ended inside a file")
-            self.chunks.append((self.end, b))
-            self.end += len(b)
-            self._flush()
-
-    def discard_rest(self) -> None:
-        self.chunks.clear()
-        self.cursor = self.served = self.end
-
-
 def _gnu_tar() -> str | None:
     if os.environ.get("BERTH_UNPACKER") == "python":
         return None
@@ -509,14 +420,102 @@ def _gnu_tar() -> str | None:
     return shutil.which("tar")
 
 
-_TAR_BUFSIZE = 10240  # tarfile stream buffer: larger makes header reads copy more
 _TAR_FLAGS = ["--numeric-owner", "--same-owner", "--same-permissions", "--delay-directory-restore",
               "--xattrs", "--xattrs-include=*", f"--xattrs-exclude={OPAQUE_XATTR.rsplit('.', 1)[0]}.*"]
 
 
+class _Reader:
+    """Exact reads over a stream, in large chunks: headers are copied out, file data is
+    passed on (or dropped) without going through Python objects per block."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, src: IO[bytes]) -> None:
+        self.src = src
+        self.buf = b""
+        self.off = 0
+
+    def _fill(self) -> bool:
+        b = self.src.read(self.CHUNK)
+        if not b:
+            return False
+        self.buf = self.buf[self.off:] + b if self.off < len(self.buf) else b
+        self.off = 0
+        return True
+
+    def exact(self, n: int) -> bytes:
+        while len(self.buf) - self.off < n:
+            if not self._fill():
+                raise LayerError("truncated layer: the tar stream ends inside an entry")
+        out = self.buf[self.off:self.off + n]
+        self.off += n
+        return out
+
+    def pass_on(self, n: int, write: Callable[[memoryview], object] | None) -> None:
+        while n > 0:
+            if self.off >= len(self.buf) and not self._fill():
+                raise LayerError("truncated layer: the tar stream ends inside a file")
+            take = min(n, len(self.buf) - self.off)
+            if write is not None:
+                write(memoryview(self.buf)[self.off:self.off + take])
+            self.off += take
+            n -= take
+
+
+def _num(field: bytes, what: str) -> int:
+    """A tar numeric field: octal (GNU tar's leniency: leading spaces, NUL/space end) or
+    GNU base-256."""
+    if field[:1] and field[0] & 0x80:
+        if field[0] == 0xFF:
+            raise LayerError(f"corrupt layer tar: negative {what}")
+        n = field[0] & 0x7F
+        for c in field[1:]:
+            n = (n << 8) | c
+        return n
+    s = field.split(b"\0", 1)[0].strip(b" ")
+    if not s:
+        return 0
+    if s.strip(b"01234567"):
+        raise LayerError(f"corrupt layer tar: invalid {what} field {field!r}")
+    return int(s, 8)
+
+
+def _pax(payload: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    pos = 0
+    while pos < len(payload):
+        if payload[pos] == 0:
+            break
+        sp = payload.find(b" ", pos)
+        if sp < 0:
+            raise LayerError("corrupt layer tar: malformed pax header")
+        try:
+            length = int(payload[pos:sp])
+        except ValueError:
+            raise LayerError("corrupt layer tar: malformed pax record length") from None
+        rec = payload[sp + 1:pos + length]
+        if length <= 0 or pos + length > len(payload) or not rec.endswith(b"\n") or b"=" not in rec:
+            raise LayerError("corrupt layer tar: malformed pax record")
+        k, _, v = rec[:-1].partition(b"=")
+        out[k.decode("utf-8", "surrogateescape")] = v.decode("utf-8", "surrogateescape")
+        pos += length
+    return out
+
+
+def _nts(b: bytes) -> bytes:
+    return b.split(b"\0", 1)[0]
+
+
+_DATA_TYPES = {b"0", b"\0", b"7"}  # regular files: the only entries whose data follows
+_ENTRY_TYPES = _DATA_TYPES | {b"1", b"2", b"3", b"4", b"5", b"6"}
+_MAX_META = 1 << 20  # pax / long-name payloads
+
+
 def _unpack_with_tar(tar: str, stream: IO[bytes], dest: Path) -> int:
-    """Validate every entry in Python, let GNU tar write the files (in parallel, on another
-    core), then apply whiteouts and opaque markers in overlay form."""
+    """Parse and validate every header here (like GNU tar reads them), pass the validated
+    bytes to GNU tar, which writes the files in parallel on another core; then apply
+    whiteouts and opaque markers in overlay form. Anything unusual (sparse files, a
+    directory replaced by a file) raises _NeedsSlowPath for the Python unpacker."""
     import subprocess
     import tempfile
 
@@ -526,7 +525,6 @@ def _unpack_with_tar(tar: str, stream: IO[bytes], dest: Path) -> int:
     assert proc.stdin is not None
     pipe = proc.stdin
     fd = pipe.fileno()
-
     pending: list[memoryview] = []
     pending_len = 0
 
@@ -536,7 +534,7 @@ def _unpack_with_tar(tar: str, stream: IO[bytes], dest: Path) -> int:
         pending, pending_len = [], 0
         try:
             while views:
-                n = os.writev(fd, views)
+                n = os.writev(fd, views[:512])
                 while views and n >= len(views[0]):
                     n -= len(views[0])
                     views.pop(0)
@@ -548,12 +546,16 @@ def _unpack_with_tar(tar: str, stream: IO[bytes], dest: Path) -> int:
     def write(b: memoryview | bytes) -> None:
         # batch the many small header/data pieces into few large writes
         nonlocal pending_len
-        pending.append(memoryview(b))
-        pending_len += len(b)
-        if pending_len >= (1 << 20) or len(pending) >= 512:
+        if pending_len + len(b) > (1 << 20) or len(pending) >= 512:
             flush_pending()
+        if len(b) >= (1 << 18):
+            pending.append(memoryview(b))
+            flush_pending()
+            return
+        pending.append(memoryview(b))  # views of immutable chunks: no copy needed
+        pending_len += len(b)
 
-    gate = _Gate(stream, write)
+    r = _Reader(stream)
     state: dict[str, str] = {}
     whiteouts: list[list[str]] = []
     opaques: list[list[str]] = []
@@ -572,75 +574,114 @@ def _unpack_with_tar(tar: str, stream: IO[bytes], dest: Path) -> int:
                 raise LayerError(f"layer entry {entry!r}: {p!r} is not a directory")
 
     try:
-        try:
-            tf = tarfile.open(fileobj=gate, mode="r|", errorlevel=2, bufsize=_TAR_BUFSIZE)  # type: ignore[call-overload]
-            prev_forward = True
-            while True:
-                ti = tf.next()
-                if "path" in tf.pax_headers or "linkpath" in tf.pax_headers:
-                    raise LayerError("layer has a global pax header that renames entries: refused")
-                if ti is None:
-                    break
-                name = ti.name
-                parts = _clean_name(name)
-                gate.approve(ti.offset, prev_forward)  # the previous entry's data (and padding)
-                forward = True
-                if not parts:
-                    forward = ti.isdir()
+        local: dict[str, str] = {}
+        longname: bytes | None = None
+        longlink: bytes | None = None
+        meta: list[bytes] = []  # extended headers (pax, long names) of the entry being read
+        while True:
+            hdr = r.exact(512)
+            if not hdr.strip(b"\0"):
+                break  # end of archive
+            stored = _num(hdr[148:156], "checksum")
+            unsigned = sum(hdr) - sum(hdr[148:156]) + 256  # the checksum field counts as spaces
+            if stored != unsigned:  # some old tars summed signed chars: GNU tar accepts both
+                high = sum(1 for c in hdr[:148] + hdr[156:] if c > 127)
+                if stored != unsigned - 256 * high:
+                    raise LayerError("corrupt layer tar: bad header checksum")
+            typ = hdr[156:157]
+            hsize = _num(hdr[124:136], "size")
+            padded = (hsize + 511) // 512 * 512
+            if typ in (b"x", b"g", b"L", b"K"):
+                if hsize > _MAX_META:
+                    raise LayerError("corrupt layer tar: oversized extended header")
+                body = r.exact(padded)
+                payload = body[:hsize]
+                if typ == b"g":
+                    g = _pax(payload)
+                    if any(k in g for k in ("path", "linkpath", "size")) or any(k.startswith("GNU.sparse") for k in g):
+                        raise LayerError("layer has a global pax header that renames or resizes entries: refused")
+                    write(hdr + body)
+                    continue
+                meta.append(hdr + body)
+                if typ == b"x":
+                    local.update(_pax(payload))
+                elif typ == b"L":
+                    longname = _nts(payload)
                 else:
-                    base = parts[-1]
-                    rel = "/".join(parts)
-                    parents(parts, name)
-                    if base == OPAQUE_MARKER:
-                        opaques.append(parts[:-1])
-                        forward = False
-                    elif base.startswith(WHITEOUT_PREFIX):
-                        target = base[len(WHITEOUT_PREFIX):]
-                        if not target or target in (".", ".."):
-                            raise LayerError(f"layer entry {name!r} is an invalid whiteout: refused")
-                        whiteouts.append(parts[:-1] + [target])
-                        forward = False
-                    elif ti.isdir():
-                        state[rel] = "dir"
+                    longlink = _nts(payload)
+                continue
+            if typ == b"S" or any(k.startswith("GNU.sparse") for k in local):
+                raise _NeedsSlowPath("sparse file")
+            if typ not in _ENTRY_TYPES:
+                raise LayerError(f"layer entry {_nts(hdr[0:100])!r} has an unsupported type {typ!r}")
+            if "path" in local:
+                name = local["path"]
+            else:
+                raw = longname if longname is not None else _nts(hdr[0:100])
+                if longname is None and hdr[257:263] == b"ustar\0" and _nts(hdr[345:500]):
+                    raw = _nts(hdr[345:500]) + b"/" + raw
+                name = raw.decode("utf-8", "surrogateescape")
+            if "linkpath" in local:
+                link = local["linkpath"]
+            else:
+                link = (longlink if longlink is not None else _nts(hdr[157:257])).decode("utf-8", "surrogateescape")
+            if "size" in local:
+                try:
+                    dsize = int(local["size"])
+                except ValueError:
+                    raise LayerError(f"layer entry {name!r}: invalid pax size") from None
+            else:
+                dsize = hsize
+            if "\0" in name or "\0" in link:
+                raise LayerError(f"layer entry {name!r} has a NUL in its name: refused")
+            if typ == b"\0" and name.endswith("/"):
+                typ = b"5"
+            if typ not in _DATA_TYPES and dsize:
+                raise LayerError(f"layer entry {name!r}: a {typ!r} entry with data is not supported")
+            parts = _clean_name(name)
+            forward = True
+            if not parts:
+                forward = typ == b"5"
+            else:
+                base = parts[-1]
+                rel = "/".join(parts)
+                parents(parts, name)
+                if base == OPAQUE_MARKER:
+                    opaques.append(parts[:-1])
+                    forward = False
+                elif base.startswith(WHITEOUT_PREFIX):
+                    target = base[len(WHITEOUT_PREFIX):]
+                    if not target or target in (".", ".."):
+                        raise LayerError(f"layer entry {name!r} is an invalid whiteout: refused")
+                    whiteouts.append(parts[:-1] + [target])
+                    forward = False
+                elif typ == b"5":
+                    state[rel] = "dir"
+                else:
+                    if state.get(rel) == "dir":
+                        raise _NeedsSlowPath(rel)
+                    if typ == b"1":
+                        lparts = _clean_link(link, name)
+                        parents(lparts, name)
+                        lrel = "/".join(lparts)
+                        if lrel not in state:
+                            raise LayerError(f"layer entry {name!r}: hardlink target {link!r} is not in the layer")
+                        if state[lrel] == "dir":
+                            raise LayerError(f"layer entry {name!r}: hardlink to a directory {link!r}: refused")
+                        state[rel] = "file"
+                    elif typ == b"2":
+                        state[rel] = "sym"
                     else:
-                        if state.get(rel) == "dir":
-                            raise _NeedsSlowPath(rel)
-                        if ti.islnk():
-                            lparts = _clean_link(ti.linkname, name)
-                            parents(lparts, name)
-                            lrel = "/".join(lparts)
-                            if lrel not in state:
-                                raise LayerError(f"layer entry {name!r}: hardlink target {ti.linkname!r} is not in "
-                                                 "the layer")
-                            if state[lrel] == "dir":
-                                raise LayerError(f"layer entry {name!r}: hardlink to a directory {ti.linkname!r}: "
-                                                 "refused")
-                            state[rel] = "file"
-                        elif ti.issym():
-                            state[rel] = "sym"
-                        elif ti.isreg() or ti.ischr() or ti.isblk() or ti.isfifo():
-                            state[rel] = "file"
-                            if ti.isreg():
-                                size += ti.size
-                        else:
-                            raise LayerError(f"layer entry {name!r} has an unsupported type {ti.type!r}")
-                gate.approve(ti.offset_data, forward)
-                if ti.isreg() and not ti.issparse():
-                    data_end = ti.offset_data + ((ti.size + 511) // 512) * 512
-                    gate.approve(data_end, forward)
-                    st = tf.fileobj
-                    # a large file's data need not go through the parser in 10 kB reads: skip it
-                    # (tarfile's stream keeps `pos` and a lookahead `buf`; only when they add up)
-                    if data_end - gate.served > (1 << 20) and isinstance(getattr(st, "buf", None), bytes) \
-                            and getattr(st, "pos", None) == gate.served - len(st.buf) == ti.offset_data:
-                        gate.skip_to(data_end)
-                        st.buf = b""
-                        st.pos = data_end
-                prev_forward = forward
-            gate.approve(max(tf.offset, gate.approved_end), prev_forward)  # the last entry's data
-        except tarfile.TarError as e:
-            raise LayerError(f"corrupt layer tar: {e}") from None
-        gate.discard_rest()
+                        state[rel] = "file"
+                        if typ in _DATA_TYPES:
+                            size += dsize
+            if forward:
+                for m in meta:
+                    write(m)
+                write(hdr)
+            meta, local, longname, longlink = [], {}, None, None
+            if typ in _DATA_TYPES:
+                r.pass_on((dsize + 511) // 512 * 512, write if forward else None)
         write(b"\0" * 1024)
         flush_pending()
         pipe.close()
@@ -651,10 +692,8 @@ def _unpack_with_tar(tar: str, stream: IO[bytes], dest: Path) -> int:
     finally:
         if not ok:
             proc.kill()
-            try:
+            with contextlib.suppress(OSError):
                 pipe.close()
-            except OSError:
-                pass
             proc.wait()
         err.close()
     u = _Unpacker(dest)

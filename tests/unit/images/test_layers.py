@@ -243,3 +243,67 @@ def test_large_file_then_more_entries(sandbox, unpacker):
     with pytest.raises(LayerError, match="'../evil'"):
         do_unpack(evil, dest2)
     assert not (dest.parent / "evil").exists()
+
+
+def _raw_header(name: bytes, typ: bytes = b"0", size: int = 0, linkname: bytes = b"",
+                size_field: bytes | None = None) -> bytes:
+    h = bytearray(512)
+    h[0:len(name)] = name
+    h[100:108] = b"0000644\0"
+    h[108:116] = b"0000000\0"
+    h[116:124] = b"0000000\0"
+    h[124:136] = size_field if size_field is not None else b"%011o\0" % size
+    h[136:148] = b"14000000000\0"
+    h[156:157] = typ
+    h[157:157 + len(linkname)] = linkname
+    h[257:265] = b"ustar\x0000"
+    h[148:156] = b" " * 8
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+
+
+def _pad(b: bytes) -> bytes:
+    return b + b"\0" * (-len(b) % 512)
+
+
+def _pax_rec(k: str, v: str) -> bytes:
+    body = f" {k}={v}\n".encode()
+    n = len(body) + 1
+    while len(str(n)) + len(body) != n:
+        n = len(str(n)) + len(body)
+    return str(n).encode() + body
+
+
+@pytest.mark.parametrize("archive,needle", [
+    (lambda: bytearray(_raw_header(b"ok")) + b"\0" * 1024, None),
+    (lambda: _raw_header(b"x")[:148] + b"0000001\0" + _raw_header(b"x")[156:] + b"\0" * 1024, "checksum"),
+    (lambda: _raw_header(b"pax_global", b"g", len(_pax_rec("path", "a"))) + _pad(_pax_rec("path", "a"))
+     + _raw_header(b"f") + b"\0" * 1024, "global pax header"),
+    (lambda: _raw_header(b"pax", b"x", len(_pax_rec("path", "../evil"))) + _pad(_pax_rec("path", "../evil"))
+     + _raw_header(b"innocent") + b"\0" * 1024, "'../evil'"),
+    (lambda: _raw_header(b"pax", b"x", len(_pax_rec("path", "a/..\0x"))) + _pad(_pax_rec("path", "a/..\0x"))
+     + _raw_header(b"innocent") + b"\0" * 1024, "NUL"),
+    (lambda: _raw_header(b"d", b"5", 512) + b"x" * 512 + b"\0" * 1024, "with data"),
+    (lambda: _raw_header(b"f", size=10_000) + b"x" * 100, "truncated"),
+    (lambda: _raw_header(b"f", b"V") + b"\0" * 1024, "unsupported type"),
+])
+def test_gnu_tar_path_header_parsing(sandbox, archive, needle):
+    """Headers the validating parser (GNU tar path) must read exactly like GNU tar does."""
+    dest, _ = sandbox
+    data = bytes(archive())
+    if needle is None:
+        do_unpack(data, dest)
+        assert (dest / "ok").is_file()
+        return
+    with pytest.raises(LayerError, match=needle):
+        do_unpack(data, dest)
+
+
+def test_base256_size(sandbox):
+    dest, _ = sandbox
+    content = b"z" * 700
+    big = bytes([0x80]) + (700).to_bytes(11, "big")
+    h = bytearray(_raw_header(b"b256", size_field=big))
+    data = bytes(h) + _pad(content) + b"\0" * 1024
+    do_unpack(data, dest)
+    assert (dest / "b256").read_bytes() == content
