@@ -45,3 +45,10 @@ def refused(host: Any, req: dict[str, Any], field: str, snapshot: Any = None) ->
     if snapshot:
         assert snapshot() == before
     return err
+
+
+def ok(host: Any, req: dict[str, Any]) -> dict[str, Any]:
+    """One real run that must succeed (set-up and clean-up steps that other tests converge)."""
+    rc, out = host.apply(req)
+    assert rc == 0, out
+    return out

@@ -8,7 +8,7 @@ import pytest
 
 from tests.fixtures.images import import_into
 
-from .helpers import converge, refused, request
+from .helpers import converge, ok, refused, request
 
 pytestmark = pytest.mark.requires("root", "runc", "conmon", "overlay", "nft")
 
@@ -73,8 +73,7 @@ def test_container_options_idempotent_update_and_recreate(berth_host, busybox_im
 
 def test_new_image_behind_same_tag_recreates(berth_host, busybox_image, busybox_rootfs):
     spec = {"name": "follower", "image": busybox_image, "command": ["sleep", "300"], "network_mode": "none"}
-    r = converge(berth_host, request("container", spec))
-    old = r["resource"]
+    old = ok(berth_host, request("container", spec))["resource"]
     import_into(berth_host, busybox_rootfs, busybox_image, ['CMD ["sh"]', "ENV REBUILT=1"])
     r = converge(berth_host, request("container", spec))
     assert r["actions"] == ["recreated", "started"] and "image" in r["diff"]["after"]
@@ -144,8 +143,7 @@ def test_pull_always_check_mode_predicts_a_newer_registry_image(berth_host, busy
     berth_host.run("tag", busybox_image, ref)
     berth_host.run("push", ref)
     spec = {"name": "puller", "image": ref, "pull": "always", "command": "sleep 300", "network_mode": "none"}
-    r = converge(berth_host, request("container", spec))
-    assert r["actions"] == ["created", "started"]
+    assert ok(berth_host, request("container", spec))["actions"] == ["created", "started"]
     # the registry gets a newer image behind the same tag; the local tag still names the old one
     import_into(berth_host, busybox_rootfs, ref, ['CMD ["sh"]', "ENV NEWER=1"])
     berth_host.run("push", ref)

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from .helpers import converge, refused, request
+from .helpers import converge, ok, refused, request
 
 pytestmark = pytest.mark.requires("root")
 
@@ -40,7 +40,7 @@ def _free_port() -> int:
 def test_container_on_network_with_ports_and_volumes(berth_host, busybox_image, tmp_path):
     port = _free_port()
     net = {"name": "appnet", "ipam_config": [{"subnet": "10.92.0.0/24"}]}
-    converge(berth_host, request("network", net))
+    ok(berth_host, request("network", net))
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "index.html").write_text("hello from berth apply\n")
     spec = {"name": "www", "image": busybox_image,
@@ -61,7 +61,7 @@ def test_container_on_network_with_ports_and_volumes(berth_host, busybox_image, 
     assert b"hello from berth apply" in data
     # joining a second network happens in place (same container), and is idempotent
     side = {"name": "sidenet", "ipam_config": [{"subnet": "10.93.0.0/24"}]}
-    converge(berth_host, request("network", side))
+    ok(berth_host, request("network", side))
     # network kind: `connected` attaches the running container (docker_network's connected)
     rn = converge(berth_host, request("network", {**side, "connected": ["www"], "appends": True}))
     assert rn["actions"] == ["connected www"]
@@ -74,18 +74,18 @@ def test_container_on_network_with_ports_and_volumes(berth_host, busybox_image, 
     port2 = _free_port()
     r = converge(berth_host, request("container", {**spec, "published_ports": [f"127.0.0.1:{port2}:80"]}))
     assert r["actions"] == ["recreated", "started"] and "published_ports" in r["diff"]["after"]
-    converge(berth_host, request("container", {"name": "www", "keep_volumes": False}, "absent"))
-    converge(berth_host, request("network", {"name": "appnet"}, "absent"))
-    converge(berth_host, request("network", {"name": "sidenet"}, "absent"))
+    ok(berth_host, request("container", {"name": "www", "keep_volumes": False}, "absent"))
+    ok(berth_host, request("network", {"name": "appnet"}, "absent"))
+    ok(berth_host, request("network", {"name": "sidenet"}, "absent"))
 
 
 @pytest.mark.requires("overlay")
 def test_prune_volumes_and_networks(berth_host, busybox_image):
-    converge(berth_host, request("network", {"name": "unused"}))
-    converge(berth_host, request("volume", {"volume_name": "named"}))
+    ok(berth_host, request("network", {"name": "unused"}))
+    ok(berth_host, request("volume", {"volume_name": "named"}))
     spec = {"name": "tmp", "image": busybox_image, "volumes": ["/anon"], "network_mode": "none"}
-    converge(berth_host, request("container", spec, "present"))
-    converge(berth_host, request("container", {"name": "tmp"}, "absent"))  # keep_volumes: the anonymous one stays
+    ok(berth_host, request("container", spec, "present"))
+    ok(berth_host, request("container", {"name": "tmp"}, "absent"))  # keep_volumes: the anonymous one stays
     anon = [v["Name"] for v in berth_host.json("ls", "volume") if v["Name"] != "named"]
     assert len(anon) == 1
     req = request("prune", {"volumes": True, "networks": True})
