@@ -23,5 +23,7 @@ connection = {
     "host_key": cfg.get("hostKey"),
     "known_hosts": cfg.get("knownHosts") or None,
 }
-deploy(connection, base_image=cfg.get("baseImage") or "busybox:1.36", web_port=cfg.get_int("webPort") or 8080,
+# where the engine is on the host (defaults: /opt/berth/bin/berth with its own root)
+engine = {"command": cfg.get("engineCommand"), "root": cfg.get("engineRoot")}
+deploy(connection, engine={k: v for k, v in engine.items() if v} or None, base_image=cfg.get("baseImage") or "busybox:1.36", web_port=cfg.get_int("webPort") or 8080,
        clients=cfg.get_int("clients") or 1)
