@@ -188,6 +188,11 @@ class BerthProvider(ResourceProvider):
         if host_changes:
             result = self._update(self._engine(news), olds, news)
             resource = result.get("resource")
+            if "recreated" in (result.get("actions") or []):
+                import pulumi
+
+                pulumi.log.warn(f"{self.KIND} {self._name(news)!r}: the engine recreated it to apply "
+                                f"{', '.join(host_changes)} (expected an in-place update)")
         else:  # only state-side inputs changed (a rotated key, adopt): nothing to do on the host
             resource = None
         outs = {k: olds[k] for k in self.OUTPUTS if k in olds}

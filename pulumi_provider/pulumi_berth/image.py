@@ -12,7 +12,7 @@ import pulumi
 import pulumi.dynamic
 from pulumi.dynamic import CheckFailure
 
-from . import _context
+from . import _context, _diff
 from ._base import BerthProvider
 from ._common import ConnectionArgs, EngineArgs, drop_none, opts_with_secrets, secret_connection
 from ._engine import Engine, EngineError
@@ -94,6 +94,8 @@ class ImageProvider(_ImageBase):
 
     def _prepare(self, news: dict[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
         path = news.get("path")
+        if _diff.has_unknown(path) or _diff.has_unknown(news.get("dockerfile")):
+            return news, []  # not known during this preview: hashed once it is
         if not path:
             return news, [CheckFailure("path", "path (the local build context directory) is required")]
         ctx = Path(str(path)).expanduser()
