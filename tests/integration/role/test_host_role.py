@@ -142,3 +142,12 @@ def test_role_boot_hooks_run_berth_restore(sshd, base) -> None:
     assert subprocess.run(["sh", "-n", str(script)]).returncode == 0
     second = run_playbook(sshd, base / "run2", boot, v)
     assert second.rc == 0 and second.changed_tasks() == []
+
+
+def test_role_check_mode_on_a_fresh_host_touches_nothing(sshd, base, engine_src) -> None:
+    r = run_playbook(sshd, base / "run", role_play(), role_vars(base), check=True)
+    assert r.rc == 0, r.failure()
+    for task in ("Create the virtualenv", "Copy the engine wheel", "Write the engine configuration"):
+        assert task in r.changed_tasks()
+    assert not (base / "opt").exists() and not (base / "etc").exists()
+    assert not (base / "sysctl-berth.conf").exists()
