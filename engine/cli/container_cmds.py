@@ -408,10 +408,12 @@ def cmd_run(verb: str, argv: list[str], g: Globals) -> int:
     rec = api.store.load(ctx, cid)
     api._wait_exit(ctx, cid, int(rec.get("_berth", {}).get("conmon_pid") or 0), 30)
     code = runtime.read_exit(ctx, cid)
-    api.finalize(ctx, cid, run)
     if a.rm:
-        # the monitor ends by itself once its exit command finds no record; do not wait for it
+        # remove records the end of the run too; the monitor ends by itself once its exit
+        # command finds no record, so do not wait for it
         _remove_quietly(g, cid, wait_monitor=False)
+    else:
+        api.finalize(ctx, cid, run)
     return 125 if code is None else code
 
 

@@ -104,6 +104,10 @@ def create(ctx: Context, name: str | None, body: dict[str, Any], warnings: list[
             d.mkdir(parents=True)
             (d / "upper").mkdir()
             (d / "work").mkdir()
+            if not any(m["Type"] == "volume" or m.get("_create") for m in mounts):
+                rec["Mounts"] = mounts
+                store.save(ctx, rec)  # reserves the name; nothing more to do
+                return cid
             store.save(ctx, rec)  # reserves the name
         for m in mounts:
             if m["Type"] == "bind" and m.pop("_create", False):
