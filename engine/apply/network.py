@@ -159,7 +159,7 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     keep_others = spec.appends or wanted is None
     to_connect = [c for c in (wanted or []) if c not in have]
     to_disconnect = [] if keep_others else sorted(set(members) - set(wanted or []))
-    if recreate and keep_others and wanted is not None:
+    if recreate and keep_others:  # a recreated network gets its containers back
         to_connect += [c for c in members if c not in to_connect]
     for c in to_connect:
         if c not in members or recreate:

@@ -78,6 +78,9 @@ def test_network_lifecycle():
                           "present", False)
     r = twice(network.reconcile, edge, "network", {**spec, "internal": True, "connected": ["db"], "force": True})
     assert r["actions"] == ["recreated", "connected db"] and r["diff"]["after"]["internal"] is True
+    # without `connected`, a forced recreate reconnects the containers it had
+    r = twice(network.reconcile, edge, "network", {"name": "n", "labels": {"a": "2"}, "force": True})
+    assert r["actions"] == ["recreated", "connected db"] and list(edge.nets["n"]["Containers"]) == ["c2"]
     with pytest.raises(Conflict):
         network.reconcile(edge, models.validate("network", {"name": "n"}), "absent", False)
     r = twice(network.reconcile, edge, "network", {"name": "n", "force": True}, "absent")
