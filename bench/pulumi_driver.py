@@ -4,6 +4,7 @@ stack through pulumi_berth.testing with the state kept in WORK/state.json betwee
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -64,4 +65,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    rc = main()
+    sys.stdout.flush()
+    # skip interpreter teardown: event loops the SDK made in worker threads would complain
+    # about their closed selectors while being garbage-collected
+    os._exit(rc)
