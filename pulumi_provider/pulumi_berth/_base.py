@@ -185,6 +185,8 @@ class BerthProvider(ResourceProvider):
         if p.replaces:  # never a silent delete-and-create: diff routes these to a replacement
             raise EngineError(f"{self.KIND} {self._name(news)!r}: {', '.join(p.replaces)} cannot change in place")
         host_changes = [k for k in p.in_place if k not in _diff.CONTROL_KEYS and k not in self.STATE_ONLY]
+        if not p.changes:  # the provider's diff saw a change on the host itself (e.g. a new digest)
+            host_changes = ["live state"]
         if host_changes:
             result = self._update(self._engine(news), olds, news)
             resource = result.get("resource")

@@ -10,12 +10,13 @@ from typing import Any, ClassVar
 
 import pulumi
 import pulumi.dynamic
-from pulumi.dynamic import CheckFailure
+from pulumi.dynamic import CheckFailure, DiffResult
 
 from . import _context, _diff
 from ._base import BerthProvider
 from ._common import ConnectionArgs, EngineArgs, drop_none, opts_with_secrets, secret_connection
 from ._engine import Engine, EngineError
+from ._ssh import ConnectionError_
 
 IMAGE_OUTPUTS = frozenset({"image_id", "repo_digest", "repo_tags"})
 
@@ -75,6 +76,22 @@ class _ImageBase(BerthProvider):
 
 class RemoteImageProvider(_ImageBase):
     IN_PLACE = frozenset({"pull", "keep_locally"})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """With ``pull: always`` a new digest behind the same tag is a change (an update that
+        pulls it, so containers given ``image_id`` show as replaced in preview): one check-mode
+        pull asks the registry. Other settings never call the host here."""
+        d = super().diff(_id, olds, news)
+        if d.changes or news.get("pull") != "always" or _diff.has_unknown(news):
+            return d
+        try:
+            plan = self._apply(self._engine(news), {k: v for k, v in news.items() if k not in self.OUTPUTS},
+                               check=True)
+        except (EngineError, ConnectionError_):
+            return d  # registry unreachable: nothing to report; `up` will tell
+        if plan.get("changed"):
+            return DiffResult(changes=True, replaces=[], stables=d.stables, delete_before_replace=False)
+        return d
 
     def _apply(self, eng: Engine, props: dict[str, Any], *, check: bool = False) -> dict[str, Any]:
         if not check:

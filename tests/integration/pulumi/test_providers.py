@@ -10,6 +10,8 @@ from typing import Any
 import pulumi_berth as berth
 import pytest
 
+from tests.fixtures.images import import_into
+
 pytestmark = pytest.mark.requires("root", "sshd")
 RUNTIME = ("root", "runc", "conmon", "nft", "sshd", "busybox", "overlay")
 
@@ -158,7 +160,7 @@ def test_image_build_follows_the_context(conn, engine, berth_host, busybox_image
 
 
 @pytest.mark.requires("root", "sshd", "registry")
-def test_remote_image_pull(conn, engine, berth_host, busybox_image, open_registry) -> None:
+def test_remote_image_pull(conn, engine, berth_host, busybox_image, busybox_rootfs, open_registry) -> None:
     ref = f"{open_registry.host}/pb/busybox:1"
     berth_host.run("tag", busybox_image, ref)
     berth_host.run("push", ref)
@@ -169,5 +171,19 @@ def test_remote_image_pull(conn, engine, berth_host, busybox_image, open_registr
     assert made.outs["repo_digest"].startswith(f"{open_registry.host}/pb/busybox@sha256:")
     assert made.id == made.outs["image_id"]
     assert p.diff(made.id, made.outs, props).changes is False
-    p.delete(made.id, made.outs)
-    assert p.read(made.id, made.outs).id == ""
+
+    # pull: always — a new digest pushed behind the same tag is an in-place update
+    always = _checked(p, {**props, "pull": "always"}, props)
+    upd = p.update(made.id, made.outs, always)
+    assert upd.outs["image_id"] == made.outs["image_id"]
+    assert p.diff(made.id, upd.outs, always).changes is False
+    import_into(berth_host, busybox_rootfs, ref, ['CMD ["true"]'])
+    berth_host.run("push", ref)
+    berth_host.run("rmi", ref)
+    d = p.diff(made.id, upd.outs, always)
+    assert d.changes is True and not d.replaces
+    upd2 = p.update(made.id, upd.outs, always)
+    assert upd2.outs["image_id"] != made.outs["image_id"]
+    assert upd2.outs["repo_digest"] != made.outs["repo_digest"]
+    p.delete(made.id, upd2.outs)
+    assert p.read(made.id, upd2.outs).id == ""
