@@ -45,6 +45,7 @@ def ok(result: PlayResult, changed: int | None = None) -> dict[str, int]:
 @pytest.mark.parametrize("playbook", [
     "container.yml",
     "container_network.yml",
+    "container_options.yml",
     "network_volume.yml",
     "image.yml",
     "image_archive.yml",
