@@ -51,18 +51,18 @@ def test_concurrent_pulls_one_root(berth_host, busybox_rootfs, open_registry, tm
     assert os.listdir(berth_host.root / "tmp" / "images") == []
 
 
-def test_interrupted_pull_leaves_no_image(berth_host, hostile_registry):
+def test_interrupted_pull_leaves_no_image(image_host, hostile_registry):
     ref = f"{hostile_registry.host}/slow/img:latest"
-    p = subprocess.Popen([*berth_host.argv, "pull", ref], env=berth_host.env, stdout=subprocess.PIPE,
+    p = subprocess.Popen([*image_host.argv, "pull", ref], env=image_host.env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)
     assert p.poll() is None, p.communicate()
     p.send_signal(signal.SIGKILL)
     p.wait()
-    assert berth_host.run("images", "-q").stdout.strip() == ""
-    assert list((berth_host.root / "layers").iterdir()) == []
-    assert berth_host.run("image", "inspect", ref, check=False).returncode == 3
+    assert image_host.run("images", "-q").stdout.strip() == ""
+    assert list((image_host.root / "layers").iterdir()) == []
+    assert image_host.run("image", "inspect", ref, check=False).returncode == 3
     # the next pull completes it and clears what the killed one left
-    berth_host.run("pull", "-q", ref)
-    assert berth_host.json("image", "inspect", ref)[0]["RepoTags"] == [ref]
-    assert os.listdir(berth_host.root / "tmp" / "images") == []
+    image_host.run("pull", "-q", ref)
+    assert image_host.json("image", "inspect", ref)[0]["RepoTags"] == [ref]
+    assert os.listdir(image_host.root / "tmp" / "images") == []

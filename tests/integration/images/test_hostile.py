@@ -25,11 +25,11 @@ def leftover_tmp(root: Path) -> list[str]:
     return sorted(os.listdir(t)) if t.exists() else []
 
 
-def test_good_image_pulls(berth_host, hostile_registry):
+def test_good_image_pulls(image_host, hostile_registry):
     ref = f"{hostile_registry.host}/ok/img:latest"
-    berth_host.run("pull", "-q", ref)
-    info = berth_host.json("image", "inspect", ref)[0]
-    layer = berth_host.root / "layers" / info["RootFS"]["Layers"][0].split(":")[1]
+    image_host.run("pull", "-q", ref)
+    info = image_host.json("image", "inspect", ref)[0]
+    layer = image_host.root / "layers" / info["RootFS"]["Layers"][0].split(":")[1]
     assert (layer / "etc" / "hello").read_text() == "hello from the hostile registry\n"
 
 
@@ -43,53 +43,53 @@ def test_good_image_pulls(berth_host, hostile_registry):
     ("bad-diffid", "diff ID"),
     ("tampered", "does not match the registry's digest"),
 ])
-def test_hostile_refused_store_unchanged(berth_host, hostile_registry, mode, needle):
-    berth_host.run("pull", "-q", f"{hostile_registry.host}/ok/img:latest")  # something already stored
-    before = snapshot(berth_host.root)
-    p = berth_host.run("pull", f"{hostile_registry.host}/{mode}/img:latest", check=False)
+def test_hostile_refused_store_unchanged(image_host, hostile_registry, mode, needle):
+    image_host.run("pull", "-q", f"{hostile_registry.host}/ok/img:latest")  # something already stored
+    before = snapshot(image_host.root)
+    p = image_host.run("pull", f"{hostile_registry.host}/{mode}/img:latest", check=False)
     assert p.returncode != 0
     assert needle in p.stderr, p.stderr
     assert "Traceback" not in p.stderr
-    after = snapshot(berth_host.root)
+    after = snapshot(image_host.root)
     assert after == before, sorted(after ^ before)
-    assert leftover_tmp(berth_host.root) == []
-    assert not (berth_host.base / "escaped").exists() and not (berth_host.root / "escaped").exists()
+    assert leftover_tmp(image_host.root) == []
+    assert not (image_host.base / "escaped").exists() and not (image_host.root / "escaped").exists()
 
 
-def test_flaky_blob_resumes_with_range(berth_host, hostile_registry):
+def test_flaky_blob_resumes_with_range(image_host, hostile_registry):
     n = hostile_registry.range_requests
-    berth_host.run("pull", "-q", f"{hostile_registry.host}/flaky/img:latest")
+    image_host.run("pull", "-q", f"{hostile_registry.host}/flaky/img:latest")
     assert hostile_registry.range_requests > n
-    info = berth_host.json("image", "inspect", f"{hostile_registry.host}/flaky/img:latest")[0]
+    info = image_host.json("image", "inspect", f"{hostile_registry.host}/flaky/img:latest")[0]
     assert info["Id"]
 
 
-def test_index_platform_selection(berth_host, hostile_registry):
+def test_index_platform_selection(image_host, hostile_registry):
     from engine.images.store import host_platform
 
     ref = f"{hostile_registry.host}/multi/img:latest"
     host_arch = host_platform()["architecture"]
     if host_arch in ("amd64", "arm64"):
-        berth_host.run("pull", "-q", ref)
-        assert berth_host.json("image", "inspect", ref)[0]["Architecture"] == host_arch
-    berth_host.run("pull", "-q", "--platform", "linux/arm64", ref)
-    info = berth_host.json("image", "inspect", ref)[0]
+        image_host.run("pull", "-q", ref)
+        assert image_host.json("image", "inspect", ref)[0]["Architecture"] == host_arch
+    image_host.run("pull", "-q", "--platform", "linux/arm64", ref)
+    info = image_host.json("image", "inspect", ref)[0]
     assert (info["Architecture"], info["Variant"]) == ("arm64", "v8")
-    layer = berth_host.root / "layers" / info["RootFS"]["Layers"][0][7:]
+    layer = image_host.root / "layers" / info["RootFS"]["Layers"][0][7:]
     assert (layer / "arch").read_text() == "arm64\n"
     # the repo digest is the index's
     assert info["RepoDigests"][0].endswith(
         "@sha256:" + __import__("hashlib").sha256(hostile_registry.multi_index).hexdigest())
-    p = berth_host.run("pull", "--platform", "linux/s390x", ref, check=False)
+    p = image_host.run("pull", "--platform", "linux/s390x", ref, check=False)
     assert p.returncode == 1
     assert "no matching manifest for linux/s390x" in p.stderr and "linux/arm64/v8" in p.stderr
 
 
-def test_tampered_manifest_by_digest(berth_host, hostile_registry):
+def test_tampered_manifest_by_digest(image_host, hostile_registry):
     import hashlib
 
     good = hostile_registry.per_mode["tampered"]["manifest"]
     ref = f"{hostile_registry.host}/tampered/img@sha256:{hashlib.sha256(good).hexdigest()}"
-    p = berth_host.run("pull", ref, check=False)
+    p = image_host.run("pull", ref, check=False)
     assert p.returncode == 1 and "does not match its digest" in p.stderr
-    assert berth_host.run("images", "-q").stdout.strip() == ""
+    assert image_host.run("images", "-q").stdout.strip() == ""

@@ -46,7 +46,8 @@ def test_images_table_and_json(berth_host, busybox_image):
     assert js[0]["RepoTags"] == ["berth-test/busybox:latest"]
 
 
-def test_import_from_stdin_with_changes(berth_host, busybox_rootfs):
+def test_import_from_stdin_with_changes(image_host, busybox_rootfs):
+    berth_host = image_host
     data = busybox_rootfs.read_bytes()
     p = berth_host.run("import", "-c", "ENV FOO=bar", "-c", "ENTRYPOINT /bin/sh", "-c", "WORKDIR /tmp",
                        "-", "example.com/x/y:1", input=data)
@@ -58,7 +59,8 @@ def test_import_from_stdin_with_changes(berth_host, busybox_rootfs):
     assert cfg["WorkingDir"] == "/tmp"
 
 
-def test_import_bad_reference_changes_nothing(berth_host, busybox_rootfs):
+def test_import_bad_reference_changes_nothing(image_host, busybox_rootfs):
+    berth_host = image_host
     p = berth_host.run("import", str(busybox_rootfs), "Bad:Ref!", check=False)
     assert p.returncode == 2
     assert "Bad:Ref!" in p.stderr
