@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 import pulumi
@@ -10,7 +9,6 @@ import pulumi.dynamic
 
 from ._base import BerthProvider
 from ._common import ConnectionArgs, EngineArgs, dig, drop_none, opts_with_secrets, secret_connection
-from ._engine import EngineError
 
 # docs/apply.md: options marked "in place" (plus the run state: start/stop is not a recreate)
 IN_PLACE = frozenset({
@@ -24,7 +22,6 @@ BEHAVIOUR = frozenset({
     "healthy_wait_timeout", "image_comparison", "image_name_mismatch", "detach", "cleanup", "output_logs",
     "command_handling", "networks_cli_compatible", "container_default_behavior",
 })
-_IMAGE_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 OUTPUTS = frozenset({"container_id", "image_id", "status", "ip_addresses", "ports"})
 
 
@@ -38,22 +35,6 @@ class ContainerProvider(BerthProvider):
 
     def _state(self, props: dict[str, Any]) -> str:
         return str(props.get("state") or self.DEFAULT_STATE)
-
-    def _apply(self, eng: Any, props: dict[str, Any], *, check: bool = False) -> dict[str, Any]:
-        try:
-            return super()._apply(eng, props, check=check)
-        except EngineError as e:
-            # SHIM: an engine whose `berth apply` does not yet resolve image IDs ("sha256:…")
-            # reads them as references to pull; retry with the ID's tag. A Container given an
-            # Image's image_id still follows it: the ID is its input, compared by diff.
-            image = str(props.get("image") or "")
-            if not _IMAGE_ID.match(image) or e.field not in ("spec.image", "registry"):
-                raise
-            doc = eng.inspect("image", image)
-            tags = (doc or {}).get("RepoTags") or []
-            if not tags:
-                raise
-            return super()._apply(eng, {**props, "image": tags[0]}, check=check)
 
     def _absent(self, eng: Any, props: dict[str, Any]) -> dict[str, Any]:
         spec = {"name": self._name(props)}
