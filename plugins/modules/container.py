@@ -218,6 +218,13 @@ options:
     description: Capabilities to drop (V(ALL) for every one).
     type: list
     elements: str
+  groups:
+    description: Additional groups of the container's process, by name or number.
+    type: list
+    elements: str
+  oom_score_adj:
+    description: OOM killer score adjustment (-1000 to 1000).
+    type: int
   privileged:
     description: Give the container every capability and device. Only when asked.
     type: bool
@@ -326,6 +333,11 @@ options:
   kill_signal:
     description: Signal used with O(force_kill).
     type: str
+  paused:
+    description:
+      - With a running state, V(true) pauses the container (freezes its processes) and V(false) resumes it.
+      - When not set, a paused container stays paused.
+    type: bool
   image_comparison:
     description:
       - V(desired-image) compares the container's image with the image O(image) resolves to now.
