@@ -62,6 +62,12 @@ def test_stack_lifecycle(conn, engine, berth_host, busybox_image) -> None:
     assert web["ip_addresses"]["demo-net"].startswith("10.79.0.")
     assert dep.resource("demo-net").outputs["gateway"] == "10.79.0.1"
     assert "Hello from Berth" in _fetch(f"http://127.0.0.1:{port}/")
+    # the client reaches the web container by name and writes the page into the volume
+    page = Path(dep.resource("demo-data").outputs["mountpoint"]) / "page.html"
+    end = time.monotonic() + 15
+    while not (page.exists() and "Hello from Berth" in page.read_text()) and time.monotonic() < end:
+        time.sleep(0.3)
+    assert "Hello from Berth" in page.read_text()
 
     s = dep.up(program())  # identical second run: nothing changes, no SSH round trip
     assert [op for op, _ in s.ops] == ["same"] * 5 and s.ssh_execs == 0
