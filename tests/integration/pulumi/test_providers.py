@@ -138,6 +138,8 @@ def test_image_build_follows_the_context(conn, engine, berth_host, busybox_image
     (ctx / "big.log").write_text("ignored")
     (ctx / ".dockerignore").write_text("*.log\n")
     p = berth.ImageProvider()
+    bad = p.check({}, _props(conn, engine, name="pb/app", path=str(tmp_path / "nope")))
+    assert [f.property for f in bad.failures] == ["path"]
     props = _checked(p, _props(conn, engine, name="pb/app", tag="1", path=str(ctx)))
     h1 = props["context_hash"]
     made = p.create(props)
