@@ -36,6 +36,8 @@ def ok(result: PlayResult, changed: int | None = None) -> dict[str, int]:
     recap = result.recap.get("target")
     assert recap is not None, result.describe()
     assert recap["failed"] == 0 and recap["unreachable"] == 0, result.describe()
+    for sloppy in ("duplicate mapping key", "reserved name", "deprecat"):
+        assert sloppy not in result.stdout + result.stderr, result.describe()
     if changed is not None:
         assert recap["changed"] == changed, result.describe()
     return recap
