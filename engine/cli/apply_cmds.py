@@ -6,8 +6,11 @@ apply: exit 0 with a result, 2 for an invalid request, 1 for a failed operation;
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from engine.cli.common import Globals, parser
@@ -43,7 +46,8 @@ def run(verb: str, argv: list[str], g: Globals) -> int:
     try:
         from engine.apply.run import handle
 
-        result = handle(g.ctx, req)
+        with _stdout_to_stderr():
+            result = handle(g.ctx, req)
     except BerthError as e:
         if g.debug:
             import traceback
@@ -61,6 +65,29 @@ def run(verb: str, argv: list[str], g: Globals) -> int:
         return 1
     _print(result)
     return 0
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """While the engine works, anything printed (by Python code or a child process) goes to
+    stderr: stdout carries exactly one JSON document, which the front ends parse."""
+    sys.stdout.flush()
+    saved_obj = sys.stdout
+    try:
+        saved_fd = os.dup(1)
+    except OSError:  # no fd 1 at all
+        saved_fd = -1
+    if saved_fd >= 0:
+        os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stdout = saved_obj
+        if saved_fd >= 0:
+            os.dup2(saved_fd, 1)
+            os.close(saved_fd)
 
 
 def _schema(argv: list[str]) -> int:

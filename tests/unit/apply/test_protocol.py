@@ -144,3 +144,21 @@ def test_start_up_imports_stay_light():
             "assert heavy == [], heavy\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
+
+
+def test_stray_output_during_apply_goes_to_stderr(tmp_path, monkeypatch):
+    """stdout carries exactly one JSON document even if engine code (or a child) prints."""
+    import subprocess
+
+    code = ("import sys, engine.apply.run as r\n"
+            "def noisy(ctx, req):\n"
+            "    print('progress...')\n"
+            "    import subprocess; subprocess.run(['echo', 'child output'])\n"
+            "    return {'changed': False}\n"
+            "r.handle = noisy\n"
+            "from engine.cli import main\n"
+            f"sys.exit(main(['--root', '{tmp_path}/r', '--runroot', '{tmp_path}/rr', 'apply']))\n")
+    p = subprocess.run([sys.executable, "-c", code], input="{}", capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"changed": False}
+    assert "progress..." in p.stderr and "child output" in p.stderr
