@@ -145,13 +145,14 @@ def cmd_import(argv: list[str], g: Globals) -> int:
     return 0
 
 
-def _matches_filters(img: Any, filters: dict[str, list[str]], tag: str | None) -> bool:
+def _matches_filters(img: Any, filters: dict[str, list[str]], tag: str | None, has_children: bool = False) -> bool:
     import fnmatch
 
     for key, vals in filters.items():
         if key == "dangling":
+            # Docker: dangling = untagged and not the parent of another image
             want = vals[-1].lower() in ("true", "1")
-            if want != (not img.tags):
+            if want != (not img.tags and not has_children):
                 return False
         elif key == "reference":
             from engine.images.reference import parse
@@ -213,22 +214,22 @@ def cmd_images(argv: list[str], g: Globals) -> int:
         filters.setdefault("reference", []).append(a.repository)
     store = _store(g)
     rows: list[tuple[Any, str | None]] = []
-    for img in store.images():
+    images = store.images()
+    parents = {img.parent for img in images if img.parent}
+    for img in images:
+        has_children = img.id in parents
+        if not img.tags and has_children and not a.all:
+            continue  # an intermediate (build step) image: only with -a, like docker
         tags: list[str | None] = list(img.repo_tags) or [None]
         for t in tags:
-            if _matches_filters(img, filters, t):
+            if _matches_filters(img, filters, t, has_children):
                 rows.append((img, t))
     rows.sort(key=lambda r: _parse_time(r[0].created), reverse=True)
     if _want_json(a.format):
-        from engine.images.api import inspect_image
-
-        seen: set[str] = set()
-        out = []
-        for img, _t in rows:
-            if img.id not in seen:
-                seen.add(img.id)
-                out.append(inspect_image(img))
-        emit_json(out)
+        for img, t in rows:
+            repo, tag = _repo_tag(t)
+            print(_go_json(_image_row(img, repo, tag, _row_digest(img, t, repo) if a.digests else "<none>",
+                                      not a.no_trunc)))
         return 0
     if a.quiet:
         seen_q: set[str] = set()
@@ -240,19 +241,46 @@ def cmd_images(argv: list[str], g: Globals) -> int:
     headers = ["REPOSITORY", "TAG"] + (["DIGEST"] if a.digests else []) + ["IMAGE ID", "CREATED", "SIZE"]
     table = []
     for img, t in rows:
-        if t:
-            repo, _, tag = t.rpartition(":") if ":" in t.rsplit("/", 1)[-1] else (t, "", "<none>")
-        else:
-            repo, tag = "<none>", "<none>"
+        repo, tag = _repo_tag(t)
         row = [repo, tag]
         if a.digests:
-            digs = [d.split("@", 1)[1] for d in img.repo_digests
-                    if t is None or d.split("@", 1)[0] == repo]
-            row.append(digs[0] if digs else "<none>")
+            row.append(_row_digest(img, t, repo))
         row += [img.id if a.no_trunc else img.short_id, ago(img.created), human_size(img.size)]
         table.append(row)
     emit_table(headers, table)
     return 0
+
+
+def _repo_tag(t: str | None) -> tuple[str, str]:
+    if not t:
+        return "<none>", "<none>"
+    if ":" in t.rsplit("/", 1)[-1]:
+        repo, _, tag = t.rpartition(":")
+        return repo, tag
+    return t, "<none>"
+
+
+def _row_digest(img: Any, t: str | None, repo: str) -> str:
+    digs = [d.split("@", 1)[1] for d in img.repo_digests if t is None or d.split("@", 1)[0] == repo]
+    return digs[0] if digs else "<none>"
+
+
+def _image_row(img: Any, repo: str, tag: str, digest: str, trunc: bool) -> dict[str, str]:
+    """One row of `docker images --format json` (the CLI's image formatter: all strings)."""
+    t = _parse_time(img.created)
+    created_at = time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(int(t))) if t else ""
+    size = human_size(img.size)
+    return {"Containers": "N/A", "CreatedAt": created_at, "CreatedSince": ago(img.created), "Digest": digest,
+            "ID": img.short_id if trunc else img.id, "Repository": repo, "SharedSize": "N/A", "Size": size,
+            "Tag": tag, "UniqueSize": "N/A", "VirtualSize": size}
+
+
+def _go_json(obj: Any) -> str:
+    """json.Marshal's output: compact, sorted keys, <, > and & escaped."""
+    import json
+
+    s = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def cmd_inspect(argv: list[str], g: Globals) -> int:
@@ -298,7 +326,7 @@ def cmd_rmi(argv: list[str], g: Globals) -> int:
     all_events: list[dict[str, str]] = []
     for name in a.images:
         try:
-            events = store.remove(name, force=a.force)
+            events = store.remove(name, force=a.force, prune_children=not a.no_prune)
         except NotFound as e:
             print(f"Error: {e.message}", file=sys.stderr)
             rc = 3 if rc == 0 else rc
@@ -526,34 +554,23 @@ def cmd_prune(argv: list[str], g: Globals) -> int:
     p.add_argument("--filter", action="append", default=[], help="label=..., until=...")
     add_format(p)
     a = p.parse_args(argv)
-    from engine.images.store import image_users
+    from engine.images.api import prune
 
     filters = _parse_filters(a.filter)
     for k in filters:
         if k not in ("label", "label!", "until"):
             raise InvalidArgument(f"invalid filter {k!r} for image prune (known: label, label!, until)",
                                   field="filter")
-    store = _store(g)
-    events: list[dict[str, str]] = []
-    reclaimed = 0
-    for img in store.images():
-        if img.tags and not a.all:
-            continue
-        if image_users(g.ctx, img.id):
-            continue
+    cutoff = _until(filters["until"][-1]) if "until" in filters else None
+
+    def select(img: Any) -> bool:
         labels = (img.config.get("config") or {}).get("Labels") or {}
         if not _label_filters_ok(labels, filters):
-            continue
-        if "until" in filters:
-            cutoff = _until(filters["until"][-1])
-            if _parse_time(img.created) >= cutoff:
-                continue
-        layers = {d: store.layer_size(d) for d in img.diff_ids}
-        try:
-            events += store.remove(img.id, force=True)
-        except NotFound:
-            continue
-        reclaimed += sum(s for d, s in layers.items() if not store.has_layer(d))
+            return False
+        return cutoff is None or _parse_time(img.created) < cutoff
+
+    res = prune(g.ctx, all=a.all, select=select)
+    events, reclaimed = res["ImagesDeleted"], res["SpaceReclaimed"]
     if _want_json(a.format):
         emit_json({"ImagesDeleted": events, "SpaceReclaimed": reclaimed})
         return 0

@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from engine.errors import InvalidArgument
+from engine.errors import Conflict, InvalidArgument, NotFound
 from engine.images.store import Image, ImageStore, now_rfc3339
 
 if TYPE_CHECKING:
@@ -54,6 +55,37 @@ def inspect(ctx: Context, name_or_id: str) -> dict[str, Any]:
 
 def list_all(ctx: Context) -> list[dict[str, Any]]:
     return [inspect_image(i) for i in ImageStore(ctx).images()]
+
+
+def prune(ctx: Context, all: bool = False, select: Callable[[Image], bool] | None = None) -> dict[str, Any]:
+    """Docker's `image prune`: remove dangling images (untagged and not the parent of another
+    image), or with `all` every image no container uses; `select` narrows (label/until
+    filters). Untagged parents (build steps) go with the image they lead to, never on their
+    own, so a tagged image keeps its build cache. Returns {"ImagesDeleted", "SpaceReclaimed"}."""
+    from engine.images.store import image_users
+
+    store = ImageStore(ctx)
+    imgs = store.images()
+    parents = {i.parent for i in imgs if i.parent}
+    sizes: dict[str, int] = {}
+    events: list[dict[str, str]] = []
+    for img in imgs:
+        if not img.tags and img.id in parents:
+            continue  # an intermediate: removed with its child, if at all
+        if img.tags and not all:
+            continue
+        if image_users(ctx, img.id) or (select is not None and not select(img)):
+            continue
+        for d in img.diff_ids:
+            sizes.setdefault(d, store.layer_size(d))
+        names = [t for t in img.repo_tags] if img.tags else [img.id]
+        for name in names:
+            try:
+                events += store.remove(name, force=False, prune_children=True)
+            except (NotFound, Conflict):
+                continue
+    reclaimed = sum(s for d, s in sizes.items() if not store.has_layer(d))
+    return {"ImagesDeleted": events, "SpaceReclaimed": reclaimed}
 
 
 # ---------------------------------------------------------------------------- import

@@ -524,9 +524,16 @@ class ImageStore:
                     return Image(self, m)
         raise NotFound(f"No such image: {name}", field="image")
 
+    def children(self, image_id: str, metas: list[dict[str, Any]] | None = None) -> list[str]:
+        """IDs of the images whose parent is `image_id` (build steps on top of it)."""
+        return [m["id"] for m in (self._all_meta() if metas is None else metas) if m.get("parent") == image_id]
+
     def remove(self, name_or_id: str, force: bool = False, prune_children: bool = True) -> list[dict[str, str]]:
         """Docker's `rmi` rules. Returns events like [{"Untagged": "busybox:latest"},
-        {"Deleted": "sha256:..."}]."""
+        {"Deleted": "sha256:..."}]. Removing an image's last reference deletes it and then
+        (`prune_children`, Docker's default; `--no-prune` turns it off) each untagged parent
+        that no other image and no container uses. An image with child images is only
+        untagged when named by its last tag, and refused when named by ID."""
         img = self.resolve(name_or_id)
         events: list[dict[str, str]] = []
         by_ref = False
@@ -536,7 +543,8 @@ class ImageStore:
             by_ref = (str(r) in img.tags) or (bool(r.digest) and f"{r.name}@{r.digest}" in img.meta.get("repo_digests", []))
         users = image_users(self.ctx, img.id)
         with locked(self.ctx, "images"):
-            m = read_json(self._meta_path(img.id))
+            metas = self._all_meta()
+            m = next((x for x in metas if x["id"] == img.id), None)
             if m is None:
                 raise NotFound(f"No such image: {name_or_id}", field="image")
             tags = list(m.get("repo_tags", []))
@@ -561,14 +569,39 @@ class ImageStore:
                 self._write_meta(m)
                 self._rebuild_index()
                 return events
+            if self.children(img.id, metas):
+                if not by_ref:
+                    raise Conflict(f"conflict: unable to delete {img.short_id} (cannot be forced) - image has "
+                                   f"dependent child images", field="image")
+                # its last tag: untag only; the image stays as the parent of its children
+                for t in tags:
+                    events.append({"Untagged": refmod.parse(t).familiar()})
+                m["repo_tags"] = []
+                self._write_meta(m)
+                self._rebuild_index()
+                return events
             for t in tags:
                 events.append({"Untagged": refmod.parse(t).familiar()})
             for d in m.get("repo_digests", []):
                 events.append({"Untagged": refmod.parse(d).familiar()})
             self._meta_path(img.id).unlink()
-            self._rebuild_index()
+            gone = [img]
             events.append({"Deleted": img.id})
-            self._collect(img)
+            parent = str(m.get("parent") or "")
+            left = [x for x in metas if x["id"] != img.id]
+            while prune_children and parent:
+                pm = next((x for x in left if x["id"] == parent), None)
+                if (pm is None or pm.get("repo_tags") or pm.get("repo_digests") or self.children(parent, left)
+                        or image_users(self.ctx, parent)):
+                    break
+                self._meta_path(parent).unlink()
+                gone.append(Image(self, pm))
+                events.append({"Deleted": parent})
+                left = [x for x in left if x["id"] != parent]
+                parent = str(pm.get("parent") or "")
+            self._rebuild_index()
+            for g in gone:
+                self._collect(g)
         return events
 
     def _collect(self, gone: Image) -> None:

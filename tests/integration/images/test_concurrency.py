@@ -42,8 +42,8 @@ def test_concurrent_pulls_one_root(berth_host, busybox_rootfs, open_registry, tm
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
-    imgs = berth_host.json("images", "--format", "json")
-    assert sorted(t for i in imgs for t in i["RepoTags"]) == sorted(refs)
+    rows = [json.loads(line) for line in berth_host.run("images", "--format", "json").stdout.splitlines()]
+    assert sorted(f"{r['Repository']}:{r['Tag']}" for r in rows) == sorted(refs)
     idx = json.loads((berth_host.root / "oci" / "index.json").read_text())
     assert sorted(m["annotations"]["org.opencontainers.image.ref.name"] for m in idx["manifests"]) == sorted(refs)
     layer_dirs = sorted(os.listdir(berth_host.root / "layers"))

@@ -42,8 +42,8 @@ def test_images_table_and_json(berth_host, busybox_image):
     assert lines[1].split()[:2] == ["berth-test/busybox", "latest"]
     q = berth_host.run("images", "-q").stdout.split()
     assert len(q) == 1 and len(q[0]) == 12
-    js = berth_host.json("images", "--format", "json")
-    assert js[0]["RepoTags"] == ["berth-test/busybox:latest"]
+    rows = [json.loads(line) for line in berth_host.run("images", "--format", "json").stdout.splitlines()]
+    assert [(r["Repository"], r["Tag"]) for r in rows] == [("berth-test/busybox", "latest")]
 
 
 def test_import_from_stdin_with_changes(image_host, busybox_rootfs):
