@@ -8,7 +8,6 @@ lower dirs are given relative to their common parent and mount(2) is called from
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import shutil
 from pathlib import Path
@@ -22,7 +21,8 @@ _libc = None
 def libc() -> ctypes.CDLL:
     global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # not ctypes.util.find_library: it runs `ldconfig -p` (a process per call of berth)
+        _libc = ctypes.CDLL("libc.so.6", use_errno=True)
     return _libc
 
 

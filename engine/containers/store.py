@@ -9,7 +9,6 @@ record happens under `locked(ctx, "container-<id>")`; name reservation under `co
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -44,7 +43,7 @@ def parse_time(s: str) -> float:
 
 
 def new_id() -> str:
-    return secrets.token_hex(32)
+    return os.urandom(32).hex()
 
 
 def cdir(ctx: Context, cid: str) -> Path:
@@ -129,7 +128,8 @@ def generate_name(ctx: Context) -> str:
              "newton", "noether", "pascal", "ritchie", "shannon", "tesla", "turing", "wozniak", "yalow"]
     taken = {r.get("Name", "").lstrip("/") for r in all_records(ctx)}
     for i in range(1000):
-        n = f"{secrets.choice(left)}_{secrets.choice(right)}" + (str(i) if i > 10 else "")
+        a, b = os.urandom(2)
+        n = f"{left[a % len(left)]}_{right[b % len(right)]}" + (str(i) if i > 10 else "")
         if n not in taken:
             return n
-    return "c_" + secrets.token_hex(6)
+    return "c_" + os.urandom(6).hex()
