@@ -411,7 +411,7 @@ def cmd_run(verb: str, argv: list[str], g: Globals) -> int:
     if a.rm:
         # remove records the end of the run too; the monitor ends by itself once its exit
         # command finds no record, so do not wait for it
-        _remove_quietly(g, cid, wait_monitor=False)
+        _remove_quietly(g, cid, wait_monitor=False, background=True)
     else:
         api.finalize(ctx, cid, run)
     return 125 if code is None else code
@@ -431,11 +431,11 @@ def _proxy_signals(g: Globals, cid: str, enabled: bool) -> None:
         signal.signal(s, handler)
 
 
-def _remove_quietly(g: Globals, cid: str, wait_monitor: bool = True) -> None:
+def _remove_quietly(g: Globals, cid: str, wait_monitor: bool = True, background: bool = False) -> None:
     from engine.containers import api
 
     try:
-        api.remove(g.ctx, cid, force=True, volumes=True, wait_monitor=wait_monitor)
+        api.remove(g.ctx, cid, force=True, volumes=True, wait_monitor=wait_monitor, background=background)
     except BerthError:
         pass
 
@@ -450,6 +450,8 @@ def _each(verb: str, names: list[str], fn: Any) -> int:
             return None
         except BerthError as e:
             return e.message
+        except Exception as e:  # one container's failure never stops the others
+            return f"{n}: {type(e).__name__}: {e}"
 
     if len(names) > 1:
         from concurrent.futures import ThreadPoolExecutor

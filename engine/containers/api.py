@@ -358,8 +358,8 @@ def _finalize_locked(ctx: Context, rec: dict[str, Any], run: int | None = None,
     _kill_health(rec)
     try:
         deps.network_teardown(ctx, rec)
-    except BerthError:
-        pass
+    except Exception as e:  # noqa: BLE001 - the run is over whatever the networks area says
+        _warn(f"{cid[:12]}: network teardown: {e}")
     rootfs.umount(store.cdir(ctx, cid) / "merged")
     st.update(Status="exited", Running=False, Paused=False, Restarting=False, Pid=0, ExitCode=code,
               OOMKilled=oom, FinishedAt=store.now())
@@ -560,7 +560,11 @@ def unpause(ctx: Context, ref: str) -> str:
 
 
 # ----------------------------------------------------------------------------- remove
-def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False, wait_monitor: bool = True) -> str:
+def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False, wait_monitor: bool = True,
+           background: bool = False) -> str:
+    """Remove a container (killing it first with `force`). `background` (a foreground `run --rm`
+    whose container has exited): the record goes at once, and `runc delete` plus deleting the
+    directories happen in a detached helper, off the caller's critical path."""
     cid = store.resolve_id(ctx, ref)
     rec = store.load(ctx, cid)
     if rec["State"]["Running"] or rec["State"]["Restarting"]:
@@ -581,29 +585,66 @@ def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False, w
             return cid
         conmon_pid = int(_berth(rec).get("conmon_pid") or conmon_pid)
         _berth(rec)["user_stopped"] = True
-        _finalize_locked(ctx, rec)
+        if not background:
+            _finalize_locked(ctx, rec)
+            runtime.delete(ctx, cid)
         _kill_health(rec)
-        runtime.delete(ctx, cid)
         rootfs.umount(store.cdir(ctx, cid) / "merged")
+        # the record goes whatever the other areas say: report their failures, keep removing
         try:
             deps.network_teardown(ctx, rec)
-        except BerthError:
-            pass
+        except Exception as e:  # noqa: BLE001
+            _warn(f"rm {cid[:12]}: network teardown: {e}")
         for m in rec.get("Mounts") or []:
             if m["Type"] == "volume" and m.get("Name"):
                 try:
                     deps.volume_release(ctx, m["Name"], cid, volumes)
-                except BerthError:
-                    pass
+                except Exception as e:  # noqa: BLE001
+                    _warn(f"rm {cid[:12]}: volume {m['Name']}: {e}")
         (store.cdir(ctx, cid) / store.RECORD).unlink(missing_ok=True)
-        shutil.rmtree(store.cdir(ctx, cid), ignore_errors=True)
-        shutil.rmtree(runtime.conmon_dir(ctx, cid), ignore_errors=True)
+        if background:
+            _cleanup_in_background(ctx, cid)
+        else:
+            shutil.rmtree(store.cdir(ctx, cid), ignore_errors=True)
+            shutil.rmtree(runtime.conmon_dir(ctx, cid), ignore_errors=True)
     # the monitor finishes with its exit command (which finds no record); wait for it, like
     # docker rm waits for the shim
     end = time.monotonic() + (10 if wait_monitor else 0)
     while conmon_pid and runtime.pid_alive(conmon_pid, "conmon") and time.monotonic() < end:
         time.sleep(0.01)
     return cid
+
+
+def _warn(msg: str) -> None:
+    import sys
+
+    print(f"WARNING: {msg}", file=sys.stderr)
+
+
+TRASH_PREFIX = ".removed-"
+
+
+def _cleanup_in_background(ctx: Context, cid: str) -> None:
+    import subprocess
+
+    trash = ctx.containers_dir / f"{TRASH_PREFIX}{cid}"
+    os.rename(store.cdir(ctx, cid), trash)  # not a container dir any more (see store.ids)
+    script = 'runc_root=$1; shift; "$@" --root "$runc_root" delete --force "$CID" >/dev/null 2>&1; ' \
+             'exec rm -rf --one-file-system "$TRASH" "$CONMON_DIR"'
+    subprocess.Popen(["/bin/sh", "-c", script, "sh", str(ctx.runc_root), runtime.which(ctx.config.runtime, "runtime")],
+                     env={"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "CID": cid,
+                          "TRASH": str(trash), "CONMON_DIR": str(runtime.conmon_dir(ctx, cid))},
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True, cwd="/")
+
+
+def sweep_trash(ctx: Context) -> None:
+    """Directories a background removal did not get to delete (a crash, a reboot)."""
+    for p in ctx.containers_dir.glob(f"{TRASH_PREFIX}*"):
+        cid = p.name[len(TRASH_PREFIX):]
+        runtime.delete(ctx, cid)
+        rootfs.umount(p / "merged")
+        shutil.rmtree(p, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- wait / rename / update
@@ -685,6 +726,7 @@ def restore(ctx: Context) -> list[str]:
     exited and release their mounts, then start `always` containers and `unless-stopped` ones
     the user did not stop, like dockerd does at start-up. Returns the names started."""
     started = []
+    sweep_trash(ctx)
     for cid in store.ids(ctx):
         try:
             with store.locked_record(ctx, cid) as rec:
