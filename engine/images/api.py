@@ -53,8 +53,12 @@ def inspect(ctx: Context, name_or_id: str) -> dict[str, Any]:
     return inspect_image(ImageStore(ctx).resolve(name_or_id))
 
 
-def list_all(ctx: Context) -> list[dict[str, Any]]:
-    return [inspect_image(i) for i in ImageStore(ctx).images()]
+def list_all(ctx: Context, all: bool = False) -> list[dict[str, Any]]:
+    """Inspect documents of the images `berth images` lists: untagged parents of other images
+    (build steps) only with `all`, like Docker's `GET /images/json`."""
+    imgs = ImageStore(ctx).images()
+    parents = {i.parent for i in imgs if i.parent}
+    return [inspect_image(i) for i in imgs if all or i.tags or i.id not in parents]
 
 
 def prune(ctx: Context, all: bool = False, select: Callable[[Image], bool] | None = None) -> dict[str, Any]:

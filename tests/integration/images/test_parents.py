@@ -42,6 +42,11 @@ def test_intermediates_hidden_not_dangling_and_pruned_with_their_image(berth_hos
     out = berth_host.run("image", "prune", "-f").stdout
     assert "deleted" not in out
     assert ids(berth_host, "-a") == {final, mid, base}
+    # `berth ls image` lists what `images` lists; apply's prune (over that list) keeps the cache too
+    assert {i["Id"] for i in berth_host.json("ls", "image")} == {final, base}
+    rc, res = berth_host.apply({"api": 1, "kind": "prune", "spec": {"images": True}})
+    assert rc == 0 and res["images"] == [], res
+    assert ids(berth_host, "-a") == {final, mid, base}
     # --no-prune: only the image goes; its parent is now dangling and prune takes it
     out = berth_host.run("rmi", "--no-prune", "app:1").stdout.splitlines()
     assert out == ["Untagged: app:1", f"Deleted: {final}"]
