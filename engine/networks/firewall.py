@@ -42,9 +42,16 @@ def render(table: str, networks: list[dict], containers: list[dict]) -> str:
         L.append(f"    jump nat-{n['id'][:12]}")
     L += ["  }", "  chain forward {", "    type filter hook forward priority filter; policy accept;",
           "    ct state established,related accept"]
-    # internal networks' drops first: a later network's accept would end the evaluation
-    for n in sorted(networks, key=lambda n: not n["internal"]):
-        L.append(f"    jump fwd-{n['id'][:12]}")
+    # internal networks' drops first; then published ports, reachable from every network;
+    # then the isolation of the other networks from each other
+    for n in networks:
+        if n["internal"]:
+            L.append(f"    jump fwd-{n['id'][:12]}")
+    if bridges:
+        L.append("    oifname @bridges ct status dnat accept")
+    for n in networks:
+        if not n["internal"]:
+            L.append(f"    jump fwd-{n['id'][:12]}")
     L += ["  }", "  chain ports {"]
     for c in containers:
         if c.get("ports"):
@@ -64,8 +71,6 @@ def render(table: str, networks: list[dict], containers: list[dict]) -> str:
             L.append(f"    iifname {br} oifname != {br} drop")
             L.append(f"    oifname {br} iifname != {br} drop")
         else:
-            # published ports are reachable from everywhere, other Berth networks included
-            L.append(f"    oifname {br} ct status dnat accept")
             # otherwise networks are isolated from each other, as with Docker's DOCKER-ISOLATION
             L.append(f"    iifname {br} oifname != {br} oifname @bridges drop")
             L.append(f"    iifname {br} accept")

@@ -94,8 +94,8 @@ def test_internal_network_cannot_reach_out_nat_can(berth_host, busybox_image, ot
                   f"ip route; timeout 5 wget -qO- http://{other_host.address}:8000/hostname", check=False)
         assert p.returncode != 0
         assert "default" not in p.stdout
-        out = h.run("run", "--rm", busybox_image, "timeout", "5", "wget", "-qO-",
-                    f"http://{other_host.address}:8000/").stdout
+        out = h.run("run", "--rm", busybox_image, "sh", "-c",
+                f"timeout 5 wget -qO- http://{other_host.address}:8000/ || exit 1").stdout
         assert "berth-peer" in out
     finally:
         srv.kill()
@@ -131,18 +131,18 @@ def test_published_ports_tcp_udp_hairpin_and_other_host(berth_host, busybox_imag
     _wait_http(lambda: other_host.run("timeout", "5", "busybox", "wget", "-qO-",
                                       f"http://{other_host.host_address}:{tport}/hostname"), web[:12])
     # from another container, through the host's address (hairpin)
-    out = h.run("run", "--rm", busybox_image, "timeout", "5", "wget", "-qO-",
-                f"http://{host_address()}:{tport}/hostname").stdout
+    out = h.run("run", "--rm", busybox_image, "sh", "-c",
+                f"timeout 5 wget -qO- http://{host_address()}:{tport}/hostname || exit 1").stdout
     assert out.strip() == web[:12]
     # from a container on another user network, through the host's address
     h.run("network", "create", "elsewhere")
-    out = h.run("run", "--rm", "--network", "elsewhere", busybox_image, "timeout", "5", "wget", "-qO-",
-                f"http://{host_address()}:{tport}/hostname").stdout
+    out = h.run("run", "--rm", "--network", "elsewhere", busybox_image, "sh", "-c",
+                f"timeout 5 wget -qO- http://{host_address()}:{tport}/hostname || exit 1").stdout
     assert out.strip() == web[:12]
     # ... while the networks stay isolated from each other
     web_ip = h.json("inspect", "pub")[0]["NetworkSettings"]["IPAddress"]
-    p = h.run("run", "--rm", "--network", "elsewhere", busybox_image, "timeout", "3", "wget", "-qO-",
-              f"http://{web_ip}/hostname", check=False)
+    p = h.run("run", "--rm", "--network", "elsewhere", busybox_image, "sh", "-c",
+                f"timeout 3 wget -qO- http://{web_ip}/hostname || exit 1", check=False)
     assert p.returncode != 0
     # UDP: busybox has no UDP server, so an echo server runs in the container's network namespace
     sandbox = h.json("inspect", "pub")[0]["NetworkSettings"]["SandboxKey"]
