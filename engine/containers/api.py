@@ -8,6 +8,7 @@ mount, netns, cgroup or monitor for start).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -180,8 +181,7 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
     """Mount, network, spec, conmon, runc start. Undoes everything on failure. Caller holds the lock."""
     from engine.containers import spec as specmod
     from engine.containers import users
-    from engine.containers.paths import secure_join
-    from engine.util.fs import atomic_write, atomic_write_json
+    from engine.containers.paths import secure_join, write_transient
 
     cid = rec["Id"]
     d = store.cdir(ctx, cid)
@@ -213,7 +213,7 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
             if not p.is_dir():
                 p.mkdir(parents=True, exist_ok=True)
         mode = hc.get("NetworkMode")
-        atomic_write(d / "hostname", (os.uname().nodename if mode == "host" else cfg["Hostname"]) + "\n")
+        write_transient(d / "hostname", (os.uname().nodename if mode == "host" else cfg["Hostname"]) + "\n")
         netset = deps.network_setup(ctx, rec)
         net_done = True
         rec["NetworkSettings"] = netset
@@ -229,7 +229,7 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
             resolv_file=str(d / "resolv.conf") if (d / "resolv.conf").exists() else None,
             volume_paths=volume_paths, cgroups_path=f"/berth/{cid}")
         spec = specmod.build(inp, facts, warnings)
-        atomic_write_json(d / "config.json", spec)
+        write_transient(d / "config.json", json.dumps(spec))
         runtime.delete(ctx, cid)  # a stale runc state from a crash must not block the new run
         try:
             pid, conmon_pid = runtime.start_conmon(

@@ -81,7 +81,7 @@ def network_teardown(ctx: Context, rec: dict[str, Any]) -> None:
 def _local_setup(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
     """`none` (runc makes a netns with only lo) and, without the networks area, `host`:
     write the hosts and resolv.conf files by Docker's rules."""
-    from engine.util.fs import atomic_write
+    from engine.containers.paths import write_transient as atomic_write
 
     d = ctx.containers_dir / rec["Id"]
     mode = rec["HostConfig"].get("NetworkMode")

@@ -43,3 +43,13 @@ def secure_join(root: str | os.PathLike[str], unsafe: str) -> Path:
             continue
         resolved.append(part)
     return Path(root_s, *resolved)
+
+
+def write_transient(path: str | os.PathLike[str], data: str | bytes) -> None:
+    """Replace a file atomically but without fsync: for files regenerated at every start
+    (runtime spec, hostname, hosts, resolv.conf), where durability buys nothing."""
+    p = os.fspath(path)
+    tmp = f"{p}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+    os.replace(tmp, p)
