@@ -61,3 +61,17 @@ def test_bad_container_network_input_changes_nothing(berth_host, busybox_image):
         p = h.run("run", "-d", *args, busybox_image, "sleep", "5", check=False)
         assert p.returncode != 0 and needle in p.stderr, (args, p.stderr)
     assert h.run("ps", "-aq").stdout.split() == []
+
+
+@pytest.mark.requires("root", "runc", "conmon", "nft", "busybox", "overlay")
+def test_default_subnet_from_config_and_static_mac(berth_host, busybox_image):
+    h = berth_host
+    h.write_config('default_subnet = "10.212.5.0/24"\n')
+    assert h.json("network", "inspect", "bridge")[0]["IPAM"]["Config"] == [
+        {"Subnet": "10.212.5.0/24", "Gateway": "10.212.5.1"}]
+    h.run("network", "create", "--subnet", "10.213.0.0/24", "macs")
+    out = h.run("run", "--rm", "--network", "macs", "--ip", "10.213.0.9", "--mac-address", "02:aa:bb:cc:dd:ee",
+                busybox_image, "ip", "addr", "show", "eth0").stdout
+    assert "10.213.0.9/24" in out and "02:aa:bb:cc:dd:ee" in out
+    out = h.run("run", "--rm", busybox_image, "ip", "-o", "-4", "addr", "show", "eth0").stdout
+    assert " 10.212.5.2/24 " in out
