@@ -25,7 +25,7 @@ HOST_PID=""
 DOCKER_CID=""
 cleanup() {
   [ -n "$HOST_PID" ] && kill "$HOST_PID" 2>/dev/null || true
-  "${B[@]}" rm -f bench-web >/dev/null 2>&1 || true
+  "${B[@]}" rm -f bench-web bench-ns >/dev/null 2>&1 || true
   [ -n "$DOCKER_CID" ] && docker rm -f "$DOCKER_CID" >/dev/null 2>&1 || true
   grep -o " $W[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf --one-file-system "$W"
@@ -86,6 +86,18 @@ if [ -n "$CG" ] && mkdir "$CG" 2>/dev/null; then
   echo "$HOST_PID" > "$(dirname "$CG")/cgroup.procs"
   rmdir "$CG"
 fi
+# The network path alone: a container publishing a port while the same host httpd serves in
+# the container's network namespace (veth + bridge + DNAT, no container cgroup or seccomp).
+P4=$(free_port)
+"${B[@]}" run -d --name bench-ns -p "$P4:80" bench/busybox sleep 600 >/dev/null
+NS=$("${B[@]}" inspect bench-ns | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["NetworkSettings"]["SandboxKey"])')
+nsenter --net="$NS" busybox httpd -f -p 80 -h "$W/www" &
+NS_PID=$!
+wait_port "$P4"
+measure berth-netpath-only "http://127.0.0.1:$P4/index.html"
+kill "$NS_PID" 2>/dev/null || true
+"${B[@]}" rm -f bench-ns >/dev/null
+
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   P3=$(free_port)
   docker image inspect berth-bench/busybox >/dev/null 2>&1 || docker import -c 'CMD ["sh"]' "$W/rootfs.tar" berth-bench/busybox >/dev/null
@@ -99,6 +111,7 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo "== ratios (requests/s)"
 echo "  berth / direct  = $(ratio "${RPS[berth]}" "${RPS[direct]}")   (target >= 0.90)"
+echo "  berth network path only / direct = $(ratio "${RPS[berth-netpath-only]}" "${RPS[direct]}")"
 [ -n "${RPS[direct-own-cgroup]:-}" ] && \
   echo "  berth / direct in a cgroup of its own = $(ratio "${RPS[berth]}" "${RPS[direct-own-cgroup]}")"
 [ -n "${RPS[docker]:-}" ] && echo "  berth / docker  = $(ratio "${RPS[berth]}" "${RPS[docker]}")"
