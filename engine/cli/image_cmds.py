@@ -150,9 +150,10 @@ def _matches_filters(img: Any, filters: dict[str, list[str]], tag: str | None, h
 
     for key, vals in filters.items():
         if key == "dangling":
-            # Docker: dangling = untagged and not the parent of another image
+            # Docker: dangling=true lists untagged images that are not the parent of another
+            # image; dangling=false only tagged ones (intermediates too stay out, even with -a)
             want = vals[-1].lower() in ("true", "1")
-            if want != (not img.tags and not has_children):
+            if (want and (img.tags or has_children)) or (not want and not img.tags):
                 return False
         elif key == "reference":
             from engine.images.reference import parse

@@ -37,6 +37,7 @@ def test_intermediates_hidden_not_dangling_and_pruned_with_their_image(berth_hos
     assert ids(berth_host, "-a") == {final, mid, base}
     assert ids(berth_host, "-f", "dangling=true") == set()
     assert ids(berth_host, "-a", "-f", "dangling=true") == set()
+    assert ids(berth_host, "-a", "-f", "dangling=false") == {final, base}
     assert "<none>" not in berth_host.run("images").stdout
     # prune keeps a tagged image's build cache
     out = berth_host.run("image", "prune", "-f").stdout
