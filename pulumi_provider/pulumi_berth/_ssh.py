@@ -270,16 +270,23 @@ def _exec(client: Any, command: str, stdin: bytes | None, timeout: float) -> Exe
     chan = transport.open_session(timeout=timeout)
     try:
         chan.exec_command(command)
-        if stdin:
-            chan.sendall(stdin)
-        chan.shutdown_write()
-        # drain stdout here and stderr in a helper thread, each until EOF (exit-status may
-        # arrive before the last data), so neither stream can fill its window and stall the other
+
+        def feed() -> None:
+            if stdin:
+                chan.sendall(stdin)
+            chan.shutdown_write()
+
+        # feed stdin and drain stderr in helper threads while stdout is drained here, each until
+        # EOF (exit-status may arrive before the last data), so no stream can fill its window
+        # and stall the others
         err_chunks: list[bytes] = []
+        writer = threading.Thread(target=feed, daemon=True)
         t = threading.Thread(target=lambda: err_chunks.append(chan.makefile_stderr("rb").read()), daemon=True)
+        writer.start()
         t.start()
         out_data = chan.makefile("rb").read()
         t.join()
+        writer.join()
         rc = chan.recv_exit_status()
         if rc == -1:
             raise EOFError("channel closed before the command exited")
