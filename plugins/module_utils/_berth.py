@@ -25,8 +25,8 @@ ENGINE_ARGUMENT_SPEC = dict(
     config=dict(type="path"),
 )
 
-# Exit code of `berth inspect` when the object does not exist.
-EXIT_NOT_FOUND = 3
+
+ENGINE_KEYS = frozenset(ENGINE_ARGUMENT_SPEC)
 
 
 def argument_spec(spec):
@@ -34,9 +34,6 @@ def argument_spec(spec):
     merged = dict(spec)
     merged.update(ENGINE_ARGUMENT_SPEC)
     return merged
-
-
-ENGINE_KEYS = frozenset(ENGINE_ARGUMENT_SPEC)
 
 
 def prune_none(value):
@@ -77,7 +74,7 @@ class Engine(object):
         argv.extend(args)
         return argv
 
-    def run(self, args, data=None, check_rc=False):
+    def run(self, args, data=None):
         """Run `berth ARGS`; returns (rc, stdout, stderr)."""
         self._ensure_installed()
         rc, out, err = self.module.run_command(
@@ -90,8 +87,6 @@ class Engine(object):
                     % (self.path, self._where(), args[0], self._upgrade_hint()),
                 rc=rc, stderr=err,
             )
-        if check_rc and rc != 0:
-            self.fail_from_output(rc, out, err, args)
         return rc, out, err
 
     @staticmethod
@@ -123,33 +118,6 @@ class Engine(object):
             extra["value"] = error.get("value")
         self.module.fail_json(msg=msg, **extra)
 
-    def json(self, *args):
-        """Run a read verb that prints JSON; fail the module on error."""
-        rc, out, err = self.run(args, check_rc=True)
-        try:
-            return json.loads(out)
-        except ValueError:
-            self.module.fail_json(msg="berth %s printed no JSON: %s" % (" ".join(args), out[:500]), stderr=err)
-
-    def inspect(self, kind, name):
-        """`berth inspect KIND NAME --json` -> dict, or None when absent."""
-        rc, out, err = self.run(["inspect", kind, name, "--json"])
-        if rc == EXIT_NOT_FOUND:
-            return None
-        if rc != 0:
-            self.fail_from_output(rc, out, err, ["inspect"])
-        try:
-            doc = json.loads(out)
-        except ValueError:
-            self.module.fail_json(msg="berth inspect printed no JSON: %s" % out[:500], stderr=err)
-        if isinstance(doc, list):
-            return doc[0] if doc else None
-        return doc
-
-    def ls(self, kind):
-        doc = self.json("ls", kind, "--json")
-        return doc if isinstance(doc, list) else []
-
     def apply(self, kind, state, spec, options=None):
         """Run `berth apply` with the request; returns the result dict or fails the module."""
         request = build_request(kind, state, spec, options, self.module.check_mode, self.module._diff)
@@ -161,6 +129,18 @@ class Engine(object):
         except ValueError:
             self.module.fail_json(msg="berth apply printed no JSON: %s" % out[:500], stderr=err)
         return result
+
+
+def check_env(spec):
+    """community.docker's rule for `env`: values are strings; a YAML boolean (yes, true) is
+    refused rather than turned into "True". Returns (field, message) or None."""
+    for key, value in (spec.get("env") or {}).items():
+        if isinstance(value, bool):
+            return ("env", "env %s=%r: a boolean is ambiguous in an environment variable, quote it ('%s')"
+                    % (key, value, str(value).lower()))
+        if isinstance(value, (dict, list)):
+            return ("env", "env %s: the value must be a string, got %r" % (key, value))
+    return None
 
 
 def build_request(kind, state, spec, options=None, check=False, diff=False):

@@ -8,7 +8,7 @@ the feature. An option Berth lacks is not declared, so Ansible refuses it by nam
 
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils._berth import run_apply_module
+from ansible_collections.berth.engine.plugins.module_utils._berth import check_env, run_apply_module
 
 
 def _str_list(**kw):
@@ -135,16 +135,5 @@ OPTIONS.update(SPEC_OPTIONS)
 OPTIONS.update(CONTROL_OPTIONS)
 
 
-def check_spec(spec):
-    """Refuse what community.docker refuses before anything runs: (field, message) or None."""
-    for key, value in (spec.get("env") or {}).items():
-        if isinstance(value, bool):
-            return ("env", "env %s=%r: a boolean is ambiguous in an environment variable, quote it ('%s')"
-                    % (key, value, str(value).lower()))
-        if isinstance(value, (dict, list)):
-            return ("env", "env %s: the value must be a string, got %r" % (key, value))
-    return None
-
-
 def run_module():
-    run_apply_module(OPTIONS, "container", "container", check_spec=check_spec, extra_keys=("status",))
+    run_apply_module(OPTIONS, "container", "container", check_spec=check_env, extra_keys=("status",))

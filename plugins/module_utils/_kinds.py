@@ -5,7 +5,7 @@ prune modules. Each module is one `berth apply` request; see docs/apply.md."""
 
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils._berth import run_apply_module
+from ansible_collections.berth.engine.plugins.module_utils._berth import check_env, run_apply_module
 
 _PRESENT_ABSENT = dict(type="str", choices=["present", "absent"], default="present")
 
@@ -95,14 +95,6 @@ PRUNE_RESULT_KEYS = (
 )
 
 
-def _check_env(spec):
-    for key, value in (spec.get("env") or {}).items():
-        if isinstance(value, bool):
-            return ("env", "env %s=%r: a boolean is ambiguous in an environment variable, quote it ('%s')"
-                    % (key, value, str(value).lower()))
-    return None
-
-
 def run_network():
     run_apply_module(NETWORK_OPTIONS, "network", "network")
 
@@ -117,7 +109,7 @@ def run_login():
 
 
 def run_exec():
-    run_apply_module(EXEC_OPTIONS, "exec", None, state_key=None, check_spec=_check_env,
+    run_apply_module(EXEC_OPTIONS, "exec", None, state_key=None, check_spec=check_env,
                      extra_keys=("rc", "stdout", "stderr", "exec_id"),
                      mutually_exclusive=[("argv", "command")], required_one_of=[("argv", "command")])
 
