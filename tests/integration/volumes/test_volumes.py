@@ -89,3 +89,20 @@ def test_option_volume_tmpfs_is_mounted_while_used(berth_host, busybox_image):
     h.run("volume", "create", "spare")
     assert h.run("volume", "prune", "-f", "-a").stdout.startswith("Deleted Volumes:")
     assert h.run("volume", "ls", "-q").stdout.split() == []
+
+
+def test_option_volume_bind_of_a_directory(berth_host, busybox_image, tmp_path):
+    h = berth_host
+    src = tmp_path / "shared"
+    src.mkdir()
+    (src / "hello").write_text("from the host\n")
+    p = h.run("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", "device=/nonexistent/dir", "bad",
+              check=False)
+    assert p.returncode == 2 and "/nonexistent/dir" in p.stderr
+    assert h.run("volume", "ls", "-q").stdout.split() == []
+    h.run("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", f"device={src}", "hostdir")
+    out = h.run("run", "--rm", "-v", "hostdir:/srv", busybox_image, "sh", "-c",
+                "cat /srv/hello && echo back > /srv/reply").stdout
+    assert out == "from the host\n" and (src / "reply").read_text() == "back\n"
+    h.run("volume", "rm", "hostdir")
+    assert (src / "hello").exists()  # removing the volume unmounts, never deletes the device's files
