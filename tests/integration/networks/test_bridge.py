@@ -163,11 +163,18 @@ def test_published_ports_tcp_udp_hairpin_and_other_host(berth_host, busybox_imag
     finally:
         echo.kill()
         echo.wait()
+    # bound to 127.0.0.1 only: the host reaches it, another host does not
+    lport = free_port()
+    lo = h.run("run", "-d", "--name", "loonly", "-p", f"127.0.0.1:{lport}:80", busybox_image, *HTTPD).stdout
+    _wait_http(lambda: sh("timeout", "5", "busybox", "wget", "-qO-", f"http://127.0.0.1:{lport}/hostname",
+                          check=False), lo[:12])
+    p = other_host.run("timeout", "3", "busybox", "wget", "-qO-", f"http://{other_host.host_address}:{lport}/")
+    assert p.returncode != 0
     # -P: exposed ports on free host ports
-    h.run("run", "-d", "--name", "pall", "--expose", "80", "-P", busybox_image, *HTTPD)
+    pall = h.run("run", "-d", "--name", "pall", "--expose", "80", "-P", busybox_image, *HTTPD).stdout
     got = h.json("inspect", "pall")[0]["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]
     _wait_http(lambda: sh("timeout", "5", "busybox", "wget", "-qO-", f"http://127.0.0.1:{got}/hostname", check=False),
-               "")
+               pall[:12])
 
 
 def test_port_conflict_fails_cleanly(berth_host, busybox_image):
