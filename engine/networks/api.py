@@ -485,8 +485,14 @@ def _write_hosts(ctx: Context, st: dict) -> None:
     from engine.networks import hostsfile
 
     path = ctx.containers_dir / st["Id"] / "hosts"
-    if path.parent.is_dir():
-        hostsfile.write_in_place(path, _hosts_text(ctx, st))
+    if not path.parent.is_dir():
+        return
+    text = _hosts_text(ctx, st)
+    hostsfile.write_in_place(path, text)
+    # containers sharing this one's network namespace (container:X) see the same hosts
+    for other in store.all_states(ctx):
+        if other.get("Target") == st["Id"] and (ctx.containers_dir / other["Id"]).is_dir():
+            hostsfile.write_in_place(ctx.containers_dir / other["Id"] / "hosts", text)
 
 
 def _refresh_peers(ctx: Context, nid: str, exclude: str | None = None) -> None:
