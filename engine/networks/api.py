@@ -122,7 +122,33 @@ def remove(ctx: Context, name_or_id: str) -> dict:
     return rec
 
 
+def sweep(ctx: Context) -> None:
+    """Remove kernel objects of this engine root that no container state accounts for (left by
+    a crash): links tagged with this root, netns files without state, and stale rules."""
+    from engine.networks import firewall, netlink
+
+    with locked(ctx, store.LOCK):
+        states = store.all_states(ctx)
+        known = {st["Id"] for st in states}
+        used = {n for st in states for ep in (st.get("Endpoints") or {}).values() for n in (ep["HostIf"], ep["Bridge"])}
+        alias = store.link_alias(ctx)
+        for name in sorted(os.listdir("/sys/class/net"), key=lambda n: not n.startswith("vb")):
+            try:
+                with open(f"/sys/class/net/{name}/ifalias") as f:
+                    tag = f.read().strip()
+            except OSError:
+                continue
+            if tag == alias and name not in used:
+                netlink.delete_link(name)
+        if ctx.netns_dir.is_dir():
+            for f in os.listdir(ctx.netns_dir):
+                if f not in known:
+                    netlink.remove_netns(ctx.netns_dir / f)
+        firewall.apply(ctx)
+
+
 def prune(ctx: Context, filters: dict[str, list[str]] | None = None) -> list[str]:
+    sweep(ctx)
     removed = []
     for rec in store.load_all(ctx):
         if rec["Name"] in store.PREDEFINED or not _label_match(rec, (filters or {}).get("label")):

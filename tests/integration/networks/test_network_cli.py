@@ -75,3 +75,25 @@ def test_default_subnet_from_config_and_static_mac(berth_host, busybox_image):
     assert "10.213.0.9/24" in out and "02:aa:bb:cc:dd:ee" in out
     out = h.run("run", "--rm", busybox_image, "ip", "-o", "-4", "addr", "show", "eth0").stdout
     assert " 10.212.5.2/24 " in out
+
+
+@pytest.mark.requires("root", "runc", "conmon", "nft", "busybox", "overlay")
+def test_prune_sweeps_what_a_crash_left(berth_host, busybox_image):
+    """State lost (as after a crash): `network prune` removes this root's tagged links, netns
+    files and rules, and nothing of any other root."""
+    import shutil
+
+    from tests.integration.networks.conftest import snapshot
+
+    h = berth_host
+    before = snapshot(str(h.base))
+    h.run("network", "create", "crashy")
+    h.run("run", "-d", "--name", "victim", "--network", "crashy", "-p", "80", busybox_image, "sleep", "300")
+    assert snapshot(str(h.base))["links"] != before["links"]
+    shutil.rmtree(h.runroot / "net", ignore_errors=True)  # the endpoint state is gone
+    h.run("rm", "-f", "victim")
+    left = snapshot(str(h.base))
+    assert left["links"] and left["tables"]  # teardown could not know about them
+    h.run("network", "prune", "-f")
+    after = snapshot(str(h.base))
+    assert after == before
