@@ -364,6 +364,7 @@ options:
   detach:
     description:
       - With V(false), wait for the container to exit and return its output (see O(output_logs)) and exit status.
+        A non-zero exit status fails the task, with the output in the message.
     type: bool
     default: true
   cleanup:

@@ -12,6 +12,8 @@ description:
   - Runs a command in a running container, like M(community.docker.docker_container_exec), and returns its output
     and exit status.
   - Always reports a change, like M(ansible.builtin.command); use C(changed_when) to say otherwise.
+  - A non-zero exit status fails the task (Ansible treats a non-zero C(rc) as a failure); use C(failed_when) to
+    decide otherwise.
 extends_documentation_fragment:
   - berth.engine.engine
   - berth.engine.attributes
@@ -46,7 +48,9 @@ options:
     description: User (and group) the command runs as.
     type: str
   stdin:
-    description: Data sent to the command's standard input.
+    description:
+      - Data sent to the command's standard input.
+      - The current engine refuses it (not supported yet); the task fails saying so.
     type: str
   stdin_add_newline:
     description: Add a newline to O(stdin).
