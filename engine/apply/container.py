@@ -249,10 +249,10 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
                 live_ref = live_name
             live_id = live.get("Image") or ""
             if image is None or image["Id"] != live_id:
-                diff.add("image", f"{live_name} ({live_id})",
+                diff.add("image", f"{live_ref} ({live_id})",
                          f"{image_ref} ({image['Id'] if image else 'to be pulled'})")
             elif live_ref != image_ref and not by_id and spec.image_name_mismatch != "ignore":
-                diff.add("image", f"{live_name} ({live_id})", f"{image_ref} ({image['Id']})")
+                diff.add("image", f"{live_ref} ({live_id})", f"{image_ref} ({image['Id']})")
         plan.diff.merge(diff)
         in_place = [x for x in diff.names if x in co.BY_NAME and co.BY_NAME[x].updatable]
         if "networks" in diff.names:
@@ -303,7 +303,7 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     # ---- the engine's own checks, before anything is touched (and in check mode too)
     body = None
     if fresh:
-        body = create_body(image_ref or live["Config"]["Image"], desired)
+        body = create_body(spec.image if spec.image is not None else live["Config"]["Image"], desired)
         if image is not None or not check:
             _engine_check(lambda: edge.validate_body(body, (image or {}).get("Config") or {}, check), desired)
     elif update_names and any(x != "networks" for x in update_names):

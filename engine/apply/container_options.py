@@ -279,13 +279,14 @@ def _healthcheck_convert(v: dict) -> dict:
 
 
 def _log_driver(v: str) -> str:
-    if v not in ("json-file",):
-        raise ValueError(f"log driver {v!r} is not supported by Berth (only json-file)")
+    if v not in ("json-file", "k8s-file"):
+        raise ValueError(f"log driver {v!r} is not supported by Berth (k8s-file, or its alias json-file)")
     return v
 
 
 def _log_driver_canon(v: Any, img: dict) -> str:
-    return v or "json-file"
+    # conmon writes k8s-file; json-file is accepted as its alias and recorded as k8s-file
+    return "k8s-file" if v in (None, "", "json-file") else v
 
 
 def _networks_convert(v: list) -> dict[str, dict]:
@@ -418,6 +419,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("mounts", list[dict[str, Any]], "HostConfig.Mounts", _mounts_convert, _mounts_canon,
            datatype="set"),
     Option("tmpfs", list[str], "HostConfig.Tmpfs", _tmpfs_convert, datatype="dict"),
+    Option("volumes_from", list[str], "HostConfig.VolumesFrom", _str_list, _sorted, datatype="set"),
     Option("restart_policy", Literal["no", "on-failure", "always", "unless-stopped"],
            "HostConfig.RestartPolicy.Name", _restart_name, _restart_name_canon, updatable=True),
     Option("restart_retries", int, "HostConfig.RestartPolicy.MaximumRetryCount", canon=_zero_canon,
@@ -500,7 +502,7 @@ UNSUPPORTED = frozenset({
     "links", "mac_address", "memory_swappiness", "oom_killer", "pid_mode",
     "platform", "purge_networks", "runtime", "storage_opts", "timeout",
     "tls", "tls_hostname", "trust_image_content", "use_ssh_client", "userns_mode", "uts",
-    "validate_certs", "gpus", "volume_driver", "volumes_from",
+    "validate_certs", "gpus", "volume_driver",
 })
 
 # Options whose strict comparison is against the image's value overlaid with the user's.

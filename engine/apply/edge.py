@@ -102,6 +102,13 @@ class ImageEdge:
     def list_all(self) -> list[dict[str, Any]]:
         return _fn("engine.images.api", "list_all")(self.ctx)
 
+    def list_all_images(self) -> list[dict[str, Any]]:
+        """Every image, untagged build steps included."""
+        return _fn("engine.images.api", "list_all")(self.ctx, all=True)
+
+    def prune_images(self, *, all: bool, select: Any) -> dict[str, Any]:
+        return _fn("engine.images.api", "prune")(self.ctx, all=all, select=select)
+
 
 class ContainerEdge(ImageEdge):
     API = "engine.containers.api"
@@ -155,9 +162,11 @@ class ContainerEdge(ImageEdge):
         return b"".join(chunks).decode(errors="replace")
 
     def exec_run(self, cid: str, *, cmd: list[str], env: list[str] | None, user: str | None,
-                 workdir: str | None, tty: bool, detach: bool) -> tuple[int, bytes, bytes]:
+                 workdir: str | None, tty: bool, detach: bool, input: bytes | None = None
+                 ) -> tuple[int, bytes, bytes]:
         return _fn("engine.containers.execs", "exec_run")(
-            self.ctx, cid, cmd, env=env, user=user, workdir=workdir, tty=tty, detach=detach, capture=True)
+            self.ctx, cid, cmd, env=env, user=user, workdir=workdir, tty=tty, detach=detach, capture=True,
+            input=input)
 
     def validate_body(self, body: dict[str, Any], image_config: dict[str, Any], check: bool) -> None:
         """Run the engine's own create-time checks without creating anything, so a bad body
@@ -166,6 +175,8 @@ class ContainerEdge(ImageEdge):
         hc = cfg.host_config(body.get("HostConfig"))
         cfg.container_config(body, image_config, body["Image"], "0" * 64)
         cfg.mounts(body, hc, image_config)
+        if hc.get("VolumesFrom"):
+            _mod("engine.containers.api")._volumes_from(self.ctx, hc)  # the source containers exist
         try:
             _fn("engine.networks.api", "validate")(self.ctx, {**body, "HostConfig": hc})
         except NotFound:

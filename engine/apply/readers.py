@@ -40,9 +40,14 @@ def do_exec(edge: Any, spec: Any, check: bool) -> dict[str, Any]:
         raise InvalidArgument(f"spec.command: invalid value {spec.command!r}: {e}", field="spec.command") from None
     if not argv:
         raise InvalidArgument("spec.argv: the command is empty", field="spec.argv")
+    data: bytes | None = None
     if spec.stdin is not None:
-        raise InvalidArgument("spec.stdin: feeding stdin to an exec is not supported by Berth yet",
-                              field="spec.stdin")
+        if spec.detach:
+            raise InvalidArgument("spec.stdin: cannot be given with detach: true", field="spec.stdin")
+        if spec.tty:
+            raise InvalidArgument("spec.stdin: cannot be given with tty: true", field="spec.stdin")
+        text = spec.stdin + ("\n" if spec.stdin_add_newline else "")
+        data = text.encode()
     live = edge.container(spec.container)
     if live is None:
         raise BerthError(f"spec.container: no such container {spec.container!r}", field="spec.container")
@@ -51,8 +56,9 @@ def do_exec(edge: Any, spec: Any, check: bool) -> dict[str, Any]:
     if check:
         return _res(True, ["executed"])
     env = [f"{k}={v}" for k, v in (spec.env or {}).items()]
+    kw: dict[str, Any] = {"input": data} if data is not None else {}
     out = edge.exec_run(live["Id"], cmd=argv, env=env or None, user=spec.user, workdir=spec.chdir,
-                        tty=spec.tty, detach=spec.detach)
+                        tty=spec.tty, detach=spec.detach, **kw)
     if spec.detach:
         exec_id = out.get("Id") if isinstance(out, dict) else out
         return _res(True, ["executed"], exec_id=exec_id)
@@ -138,7 +144,7 @@ def _host_info(containers: list[dict], images: list[dict]) -> dict[str, Any]:
             "Containers": len(containers), "ContainersRunning": running,
             "ContainersStopped": len(containers) - running, "Images": len(images),
             "OperatingSystem": _os_name(), "OSType": "linux", "Architecture": platform.machine(),
-            "KernelVersion": platform.release(), "NCPU": os.cpu_count(), "LoggingDriver": "json-file",
+            "KernelVersion": platform.release(), "NCPU": os.cpu_count(), "LoggingDriver": "k8s-file",
             "CgroupVersion": "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1"}
 
 
@@ -174,6 +180,36 @@ def _label_filter(filters: dict[str, Any] | None, field: str) -> Any:
     return ok, dangling
 
 
+def _predict_image_prune(imgs: list[dict[str, Any]], used: set[Any], all: bool, select: Any
+                         ) -> tuple[list[str], int]:
+    """What engine.images.api.prune would delete (check mode), by playing its steps on the
+    image list: chosen images lose their tags; an image with no tags and no children left is
+    deleted, then its untagged parents that nothing else builds on."""
+    by_id = {i["Id"]: i for i in imgs}
+    tags = {i["Id"]: set(i.get("RepoTags") or []) for i in imgs}
+    children: dict[str, set[str]] = {}
+    for i in imgs:
+        if i.get("Parent"):
+            children.setdefault(i["Parent"], set()).add(i["Id"])
+    parents = set(children)
+    chosen = [i for i in imgs if not (not i.get("RepoTags") and i["Id"] in parents)
+              and (all or not i.get("RepoTags")) and i["Id"] not in used and select(i)]
+    deleted: list[str] = []
+    for img in chosen:
+        if img["Id"] in deleted:
+            continue
+        tags[img["Id"]] = set()
+        cur: dict[str, Any] | None = img
+        while cur is not None and not tags[cur["Id"]] and not children.get(cur["Id"]) and cur["Id"] not in used \
+                and (cur is img or not cur.get("RepoDigests")):
+            deleted.append(cur["Id"])
+            parent = cur.get("Parent") or ""
+            if parent in children:
+                children[parent].discard(cur["Id"])
+            cur = by_id.get(parent)
+    return deleted, sum(int(by_id[d].get("Size") or 0) for d in deleted)
+
+
 def do_prune(ctx: Context, edge: Any, spec: Any, check: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     actions: list[str] = []
@@ -195,17 +231,17 @@ def do_prune(ctx: Context, edge: Any, spec: Any, check: bool) -> dict[str, Any]:
         ok, dangling = _label_filter(spec.images_filters, "spec.images_filters")
         only_dangling = dangling is None or str(dangling).lower() in ("true", "1", "yes")
         used = {c.get("Image") for c in edge.list_containers()} if _has(ctx, "engine.containers.api") else set()
-        gone = []
-        reclaimed = 0
-        for img in edge.list_all():
-            if img["Id"] in used or (only_dangling and img.get("RepoTags")):
-                continue
-            if not ok((img.get("Config") or {}).get("Labels")):
-                continue
-            gone.append(img["Id"])
-            reclaimed += int(img.get("Size") or 0)
-            if not check:
-                edge.remove_image(img["Id"], force=False)
+
+        def select(img: Any) -> bool:  # engine.images Image, or an inspect document
+            cfg = img.get("Config") if isinstance(img, dict) else (img.config or {}).get("config")
+            return ok((cfg or {}).get("Labels"))
+
+        if check:
+            gone, reclaimed = _predict_image_prune(edge.list_all_images(), used, not only_dangling, select)
+        else:
+            res = edge.prune_images(all=not only_dangling, select=select)
+            gone = [e["Deleted"] for e in res.get("ImagesDeleted") or [] if "Deleted" in e]
+            reclaimed = int(res.get("SpaceReclaimed") or 0)
         out["images"] = gone
         out["images_space_reclaimed"] = reclaimed
     if spec.networks:

@@ -38,6 +38,7 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("-v", "--volume", action="append", default=[])
     a("--mount", action="append", default=[])
     a("--tmpfs", action="append", default=[])
+    a("--volumes-from", action="append", default=[])
     a("--network", "--net", dest="network")
     a("--network-alias", action="append", default=[])
     a("--ip")
@@ -233,6 +234,8 @@ def body_from_args(a: argparse.Namespace) -> dict[str, Any]:
         hc["Binds"] = list(a.volume)
     if a.mount:
         hc["Mounts"] = [_mount_flag(m) for m in a.mount]
+    if a.volumes_from:
+        hc["VolumesFrom"] = list(a.volumes_from)
     if a.tmpfs:
         hc["Tmpfs"] = {t.split(":", 1)[0]: (t.split(":", 1)[1] if ":" in t else "") for t in a.tmpfs}
     if a.network:

@@ -56,7 +56,7 @@ def create(ctx: Context, name: str | None, body: dict[str, Any], warnings: list[
     cid = store.new_id()
     hc = cfgmod.host_config(body.get("HostConfig"))
     cfg, args = cfgmod.container_config(body, image_cfg, image_ref, cid)
-    mounts = cfgmod.mounts(body, hc, image_cfg)
+    mounts = cfgmod.mounts(body, hc, image_cfg, _volumes_from(ctx, hc))
     deps.network_validate(ctx, {**body, "HostConfig": hc})
 
     d = store.cdir(ctx, cid)
@@ -128,6 +128,20 @@ def create(ctx: Context, name: str | None, body: dict[str, Any], warnings: list[
         shutil.rmtree(d, ignore_errors=True)
         raise
     return cid
+
+
+def _volumes_from(ctx: Context, hc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The mounts `HostConfig.VolumesFrom` brings in, from the named containers' records."""
+    out: list[dict[str, Any]] = []
+    for vf in hc.get("VolumesFrom") or []:
+        ref, rw = cfgmod.parse_volumes_from(vf)
+        try:
+            src = store.load(ctx, store.resolve_id(ctx, ref))
+        except NotFound:
+            raise NotFound(f"VolumesFrom: no such container: {ref}", field="VolumesFrom") from None
+        seen = {m["Destination"] for m in out}
+        out.extend(m for m in cfgmod.inherit_mounts(src, rw) if m["Destination"] not in seen)
+    return out
 
 
 def _empty_netsettings() -> dict[str, Any]:
@@ -588,6 +602,14 @@ def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False, w
         if not background:
             _finalize_locked(ctx, rec)
             runtime.delete(ctx, cid)
+            # a start cut short (record still "created") or a lost runc state: nothing above
+            # stopped the process or removed the cgroup, so do it here
+            runtime.reap_cgroup(cid)
+            if not conmon_pid:
+                try:
+                    conmon_pid = int((runtime.conmon_dir(ctx, cid) / "conmon.pid").read_text())
+                except (OSError, ValueError):
+                    pass
         _kill_health(rec)
         rootfs.umount(store.cdir(ctx, cid) / "merged")
         # the record goes whatever the other areas say: report their failures, keep removing
@@ -598,7 +620,7 @@ def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False, w
         for m in rec.get("Mounts") or []:
             if m["Type"] == "volume" and m.get("Name"):
                 try:
-                    deps.volume_release(ctx, m["Name"], cid, volumes)
+                    deps.volume_release(ctx, m["Name"], cid, volumes and not m.get("_from"))
                 except Exception as e:  # noqa: BLE001
                     _warn(f"rm {cid[:12]}: volume {m['Name']}: {e}")
         (store.cdir(ctx, cid) / store.RECORD).unlink(missing_ok=True)

@@ -237,18 +237,7 @@ def host_config(hc_in: dict[str, Any] | None) -> dict[str, Any]:
                               f"{hc['RestartPolicy']['Name']!r}", field="AutoRemove")
     nm = hc.get("NetworkMode") or "bridge"
     hc["NetworkMode"] = "bridge" if nm == "default" else nm
-    hc.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
-    log = hc["LogConfig"] or {}
-    if (log.get("Type") or "json-file") not in ("json-file", "k8s-file", "local"):
-        raise InvalidArgument(f"LogConfig: log driver {log.get('Type')!r} is not supported (json-file)",
-                              field="LogConfig")
-    for k, v in (log.get("Config") or {}).items():
-        if k == "max-size":
-            from engine.containers.units import size
-
-            size(v, "LogConfig")
-        elif k not in ("max-file", "compress", "labels", "env", "tag", "mode"):
-            raise InvalidArgument(f"LogConfig: unknown log option {k!r}", field="LogConfig")
+    hc["LogConfig"] = log_config(hc.get("LogConfig"))
     for k in ("CapAdd", "CapDrop", "Dns", "DnsSearch", "DnsOptions", "ExtraHosts", "SecurityOpt", "Binds",
               "GroupAdd", "VolumesFrom"):
         if hc.get(k) is not None:
@@ -267,15 +256,87 @@ def host_config(hc_in: dict[str, Any] | None) -> dict[str, Any]:
         spec.device_from_host(host, host, "rwm")
     for u in hc.get("Ulimits") or []:
         spec.rlimits([u], spec.HostFacts(), [])
-    if hc.get("VolumesFrom"):
-        raise InvalidArgument("VolumesFrom: not supported by Berth; use named volumes", field="VolumesFrom")
+    for vf in hc.get("VolumesFrom") or []:
+        parse_volumes_from(vf)
     for k in ("IpcMode", "PidMode", "UTSMode", "UsernsMode"):
         if hc.get(k) not in (None, "", "private", "shareable"):
             raise InvalidArgument(f"{k}: {hc[k]!r} is not supported by Berth", field=k)
     return hc
 
 
-def mounts(body: dict[str, Any], hc: dict[str, Any], image_cfg: dict[str, Any]) -> list[dict[str, Any]]:
+LOG_DRIVER = "k8s-file"  # what conmon really writes
+LOG_DRIVER_ALIASES = ("k8s-file", "json-file")
+
+
+def log_config(log: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate LogConfig and record what is really used: conmon writes the k8s-file format, so
+    `json-file` is accepted as an alias and recorded as `k8s-file`. Only options Berth honours
+    pass: `max-size` (conmon --log-size-max; on reaching it conmon starts the file afresh, so
+    one file is kept: `max-file` may only be 1), `compress=false`, `mode=blocking`."""
+    log = dict(log or {})
+    typ = log.get("Type") or LOG_DRIVER
+    if typ not in LOG_DRIVER_ALIASES:
+        raise InvalidArgument(f"LogConfig: log driver {typ!r} is not supported by Berth (k8s-file, or its "
+                              "alias json-file)", field="LogConfig")
+    conf = dict(log.get("Config") or {})
+    for k, v in conf.items():
+        v = str(v)
+        if k == "max-size":
+            from engine.containers.units import size
+
+            size(v, "LogConfig")
+        elif k == "max-file":
+            if v != "1":
+                raise InvalidArgument(f"LogConfig: max-file={v!r} is not supported by Berth: conmon keeps a "
+                                      "single log file (starting it afresh at max-size); use max-file=1",
+                                      field="LogConfig")
+        elif k == "compress":
+            if v.lower() != "false":
+                raise InvalidArgument(f"LogConfig: compress={v!r} is not supported by Berth (no rotated files "
+                                      "to compress)", field="LogConfig")
+        elif k == "mode":
+            if v != "blocking":
+                raise InvalidArgument(f"LogConfig: mode={v!r} is not supported by Berth (conmon logs in "
+                                      "blocking mode)", field="LogConfig")
+        elif k in ("labels", "labels-regex", "env", "env-regex", "tag", "max-buffer-size"):
+            raise InvalidArgument(f"LogConfig: log option {k!r} is not supported by Berth (the k8s-file "
+                                  "format has no attributes)", field="LogConfig")
+        else:
+            raise InvalidArgument(f"LogConfig: unknown log option {k!r}", field="LogConfig")
+        conf[k] = v
+    return {"Type": LOG_DRIVER, "Config": conf}
+
+
+def parse_volumes_from(spec: str) -> tuple[str, bool | None]:
+    """`CONTAINER[:ro|rw]` -> (container, RW override or None to keep the source's mode)."""
+    ref, _, mode = spec.partition(":")
+    if not ref or mode not in ("", "ro", "rw"):
+        raise InvalidArgument(f"VolumesFrom: invalid value {spec!r}, expected CONTAINER[:ro|rw]",
+                              field="VolumesFrom")
+    return ref, (None if not mode else mode == "rw")
+
+
+def inherit_mounts(source: dict[str, Any], rw: bool | None) -> list[dict[str, Any]]:
+    """The volume and bind mounts of container record `source`, as `--volumes-from` gives them."""
+    out = []
+    for m in source.get("Mounts") or []:
+        if m["Type"] not in ("volume", "bind"):
+            continue
+        c = {k: v for k, v in m.items() if k != "_create"}
+        if m["Type"] == "volume" and not c.get("Name"):
+            continue  # not acquired yet: nothing to share
+        if rw is not None:
+            c["RW"] = rw
+            c["Mode"] = "rw" if rw else "ro"
+        c["_from"] = source["Id"]
+        out.append(c)
+    return out
+
+
+def mounts(body: dict[str, Any], hc: dict[str, Any], image_cfg: dict[str, Any],
+           inherited: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The container's mounts: its own binds, mounts and tmpfs, then `inherited` (volumes-from)
+    where those left the destination free, then anonymous volumes for image/body VOLUMEs."""
     out: list[dict[str, Any]] = []
     for b in hc.get("Binds") or []:
         out.append(parse_bind(b))
@@ -291,6 +352,10 @@ def mounts(body: dict[str, Any], hc: dict[str, Any], image_cfg: dict[str, Any]) 
         if m["Destination"] in seen:
             raise InvalidArgument(f"Mounts: duplicate mount point {m['Destination']!r}", field="Mounts")
         seen.add(m["Destination"])
+    for m in inherited or []:
+        if m["Destination"] not in seen:
+            seen.add(m["Destination"])
+            out.append(dict(m))
     # image VOLUMEs and body Volumes not covered by a mount become anonymous volumes
     for dest in list(image_cfg.get("Volumes") or {}) + list(body.get("Volumes") or {}):
         d = os.path.normpath(dest)

@@ -61,10 +61,15 @@ def _running(ctx: Context, ref: str) -> dict[str, Any]:
 
 def exec_run(ctx: Context, ref: str, cmd: list[str], *, env: list[str] | None = None, user: str | None = None,
              workdir: str | None = None, tty: bool = False, interactive: bool = False, detach: bool = False,
-             privileged: bool = False, capture: bool = False, timeout: float | None = None
-             ) -> tuple[int, bytes, bytes]:
+             privileged: bool = False, capture: bool = False, timeout: float | None = None,
+             input: bytes | None = None) -> tuple[int, bytes, bytes]:
     """Run `cmd` in the container. Foreground: stdio passed through (or captured) and the exit
-    code returned; detached: returns 0 once started."""
+    code returned; detached: returns 0 once started. `input`, if given, is the process's whole
+    stdin (then closed), in place of the caller's stdin."""
+    if input is not None and detach:
+        raise InvalidArgument("exec: stdin input cannot be given to a detached exec", field="stdin")
+    if input is not None and tty:
+        raise InvalidArgument("exec: stdin input cannot be given together with a tty", field="stdin")
     rec = _running(ctx, ref)
     proc = process_spec(ctx, rec, cmd, env=env, user=user, workdir=workdir, tty=tty, privileged=privileged)
     d = store.cdir(ctx, rec["Id"])
@@ -85,11 +90,14 @@ def exec_run(ctx: Context, ref: str, cmd: list[str], *, env: list[str] | None = 
         stdin = None if interactive else subprocess.DEVNULL
         if capture:
             try:
-                p2 = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+                if input is not None:
+                    p2 = subprocess.run(argv, input=input, capture_output=True, timeout=timeout)
+                else:
+                    p2 = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
             except subprocess.TimeoutExpired as e:
                 return -1, e.stdout or b"", e.stderr or b""
             return p2.returncode, p2.stdout, p2.stderr
-        p3 = subprocess.run(argv, stdin=stdin)
+        p3 = subprocess.run(argv, input=input) if input is not None else subprocess.run(argv, stdin=stdin)
         return p3.returncode, b"", b""
     finally:
         try:

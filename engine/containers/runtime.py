@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -223,3 +224,44 @@ def kill(ctx: Context, cid: str, sig: int, all_procs: bool = False) -> bool:
 def delete(ctx: Context, cid: str) -> None:
     if (ctx.runc_root / cid).exists():  # runc keeps its state there; skip the exec when gone
         runc(ctx, "delete", "--force", cid, check=False)
+
+
+def cgroup_dirs(cid: str) -> list[Path]:
+    """The container's cgroup directories (v1: one per hierarchy; v2: one)."""
+    base = Path("/sys/fs/cgroup")
+    return [p for p in [*base.glob(f"*/berth/{cid}"), base / "berth" / cid] if p.is_dir()]
+
+
+def reap_cgroup(cid: str, timeout: float = 5.0) -> None:
+    """Kill whatever is left in the container's cgroups and remove them: what `runc delete`
+    does, for a container whose runc state is gone (a start cut short, a crash)."""
+    dirs = cgroup_dirs(cid)
+    if not dirs:
+        return
+    end = time.monotonic() + timeout
+    while True:
+        pids = set()
+        for d in dirs:
+            for procs in d.rglob("cgroup.procs"):
+                try:
+                    pids.update(int(x) for x in procs.read_text().split())
+                except (OSError, ValueError):
+                    continue
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if not pids or time.monotonic() > end:
+            break
+        time.sleep(0.02)
+    for d in dirs:
+        for sub in sorted((p for p in d.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            try:
+                sub.rmdir()
+            except OSError:
+                pass
+        try:
+            d.rmdir()
+        except OSError:
+            pass

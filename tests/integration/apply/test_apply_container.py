@@ -83,6 +83,13 @@ def test_new_image_behind_same_tag_recreates(berth_host, busybox_image, busybox_
     assert rc == 0 and out["rc"] == 4 and out["stdout"] == "1" and out["changed"], out
     rc, out = berth_host.apply(request("exec", {"container": "follower", "command": "echo hi"}, check=True))
     assert rc == 0 and out["actions"] == ["executed"] and "stdout" not in out
+    # stdin (container_exec `stdin`, `stdin_add_newline`, `strip_empty_ends`)
+    rc, out = berth_host.apply(request("exec", {"container": "follower", "argv": ["sh", "-c", "cat; echo ."],
+                                                "stdin": "fed", "strip_empty_ends": False}))
+    assert rc == 0 and out["rc"] == 0 and out["stdout"] == "fed\n.\n", out
+    rc, out = berth_host.apply(request("exec", {"container": "follower", "command": "wc -c",
+                                                "stdin": "abc", "stdin_add_newline": False}))
+    assert rc == 0 and out["stdout"].strip() == "3", out
 
 
 def test_paused_groups_oom_score(berth_host, busybox_image):
@@ -195,3 +202,23 @@ def test_parallel_applies_of_one_container_take_turns(berth_host, busybox_image)
     outs = [json.loads(p.communicate(req, timeout=120)[0]) for p in procs]
     assert sorted(o["changed"] for o in outs) == [False, True], outs
     assert len(containers(berth_host)) == 1
+
+
+def test_volumes_from_and_image_name_as_given(berth_host, busybox_image):
+    short = busybox_image.rsplit(":", 1)[0]
+    src = {"name": "vsrc", "image": short, "command": "sleep 300", "network_mode": "none",
+           "volumes": ["appvol:/data"]}
+    r = converge(berth_host, request("container", src))
+    assert r["resource"]["Config"]["Image"] == short  # the name the user gave, as docker run keeps it
+    spec = {"name": "vuser", "image": busybox_image, "command": "sleep 300", "network_mode": "none",
+            "volumes_from": ["vsrc:ro"]}
+    r = converge(berth_host, request("container", spec))
+    mounts = {m["Destination"]: m for m in r["resource"]["Mounts"]}
+    assert mounts["/data"]["Name"] == "appvol" and mounts["/data"]["RW"] is False
+    r = converge(berth_host, request("container", {**spec, "volumes_from": ["vsrc"]}))
+    assert r["actions"] == ["recreated", "started"] and "volumes_from" in r["diff"]["after"]
+    refused(berth_host, request("container", {**spec, "name": "vbad", "volumes_from": ["ghost"]}),
+            "spec.volumes_from")
+    for name in ("vuser", "vsrc"):
+        ok(berth_host, request("container", {"name": name}, "absent"))
+    ok(berth_host, request("volume", {"name": "appvol"}, "absent"))

@@ -65,6 +65,10 @@ def test_image_build_and_export(berth_host, busybox_image, tmp_path):
     r = converge(berth_host, request("image", {"name": "apply/built", "tag": "1", "source": "load",
                                                "load_path": str(archive)}))
     assert r["actions"] == []
+    # prune of every unused image: the base image with builds on top goes too (check predicts it)
+    r = converge(berth_host, request("prune", {"images": True, "images_filters": {"dangling": False}}))
+    assert r["actions"] == ["pruned"] and len(r["images"]) >= 2
+    assert berth_host.run("images", "-aq").stdout == ""
 
 
 def test_image_build_bad_context_refused(berth_host, busybox_image, tmp_path):

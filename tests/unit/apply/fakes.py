@@ -28,8 +28,14 @@ class FakeEdge:
 
     # images
     def image(self, ref: str) -> dict | None:
+        from engine.apply.normalize import image_ref
+
+        try:
+            full = image_ref(ref)
+        except ValueError:
+            full = ref
         for r, img in self.images.items():
-            if r == ref or img["Id"] == ref:
+            if r in (ref, full) or img["Id"] == ref:
                 return copy.deepcopy(img)
         return None
 

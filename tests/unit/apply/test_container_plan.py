@@ -81,6 +81,7 @@ CASES = {
     "dns_opts": (["ndots:2"], ["ndots:3"]),
     "log_driver": ("json-file", None),
     "log_options": ({"max-size": "10m"}, {"max-size": "20m"}),
+    "volumes_from": (["a"], ["a:ro"]),
     "interactive": (True, False),
     "tty": (True, False),
     "auto_remove": (True, False),
