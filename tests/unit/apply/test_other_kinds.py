@@ -236,3 +236,18 @@ def test_exec_check_mode_runs_nothing():
     assert r["changed"] and r["actions"] == ["executed"]
     with pytest.raises(InvalidArgument):
         readers.do_exec(edge, models.validate("exec", {"container": "web"}), True)
+
+
+def test_image_prune_prediction_plays_the_engine_steps():
+    base = {"Id": "b", "RepoTags": ["base:1"], "Parent": "", "Size": 10}
+    step = {"Id": "s", "RepoTags": [], "Parent": "b", "Size": 1}
+    child = {"Id": "c", "RepoTags": ["app:1"], "Parent": "s", "Size": 2}
+    leaf = {"Id": "d", "RepoTags": [], "Parent": "", "Size": 4}
+    imgs = [base, step, child, leaf]
+    everything = lambda i: True  # noqa: E731
+    # every unused image: the base (with builds on top) is untagged, then goes with its last child
+    assert readers._predict_image_prune(imgs, set(), True, everything) == (["c", "s", "b", "d"], 17)
+    # dangling only: the untagged leaf; the build step stays with the tagged image it leads to
+    assert readers._predict_image_prune(imgs, set(), False, everything) == (["d"], 4)
+    # a container on the child keeps the whole chain
+    assert readers._predict_image_prune(imgs, {"c"}, True, everything) == (["d"], 4)
