@@ -27,7 +27,7 @@ test: deps lint
 	@if [ -f scripts/molecule.sh ]; then bash scripts/molecule.sh; fi
 
 bench: deps
-	@for f in bench/bench_*.sh; do [ -e "$$f" ] && bash "$$f"; done; true
+	@bash bench/run.sh
 
 clean:
 	rm -rf build .pytest_cache
