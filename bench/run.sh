@@ -63,6 +63,8 @@ stop_refs() {
   if command -v podman >/dev/null && [ -n "${CONTAINERS_STORAGE_CONF:-}" ]; then
     timeout 60 podman rm -af -t 0 >/dev/null 2>&1
     timeout 60 podman system reset -f >/dev/null 2>&1
+    # podman's shared-memory lock segment (only podman uses it; no other podman runs here)
+    [ -d "$REFS/podman" ] && rm -f /dev/shm/libpod_lock
   fi
   if [ "$STARTED_DOCKERD" = 1 ]; then
     timeout 60 docker rm -f $(docker ps -aq 2>/dev/null) >/dev/null 2>&1
@@ -103,7 +105,7 @@ for n in "${names[@]}"; do
   {
     echo
     echo "== $n (exit $rc, $((end - start)) s, load before: $(head -1 "$OUT/$n.txt" | sed 's/.*load \(.*\))/\1/'))"
-    grep -E -i "ratio|target|median|berth/| x[0-9]|req/s|RSS|start [0-9]|remove [0-9]|first run|no-op|execs" "$OUT/$n.txt" \
+    grep -E -i "ratio|target|median|berth/| x[0-9]|req/s|RSS|start [0-9]|remove [0-9]|first run|no-op|execs|[0-9] s$|[0-9] ms|  [0-9.]+ s  " "$OUT/$n.txt" \
       | grep -v -E "^=====|^-----|Benchmark [0-9]|Time \(mean" | sed 's/^ */  /'
   } >> "$OUT/summary.txt"
 done

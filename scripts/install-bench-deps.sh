@@ -25,7 +25,7 @@ BENCH_VENV=${BENCH_VENV:-/var/tmp/berth-bench-ansible-venv}
 want="ansible>=12,<13 docker requests"
 if [ ! -x "$BENCH_VENV/bin/ansible-playbook" ] || [ "$(cat "$BENCH_VENV/.bench-stamp" 2>/dev/null)" != "$want" ]; then
   echo "install-bench-deps: creating $BENCH_VENV (ansible bundle, docker SDK)"
-  /usr/bin/python3 -m venv "$BENCH_VENV"
+  [ -x "$BENCH_VENV/bin/python" ] || /usr/bin/python3 -m venv "$BENCH_VENV"
   "$BENCH_VENV/bin/pip" install -q 'ansible>=12,<13' docker requests
   echo "$want" > "$BENCH_VENV/.bench-stamp"
 fi
