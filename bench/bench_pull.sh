@@ -29,7 +29,12 @@ else
 fi
 SRC=$(mktemp -d /var/tmp/berth-bench-src.XXXXXX)
 REG_PID=""
+REF=""
 cleanup() {
+  if [ -n "$REF" ]; then
+    command -v docker >/dev/null && timeout 30 docker rmi -f "$REF" >/dev/null 2>&1
+    command -v podman >/dev/null && timeout 30 podman rmi -f "$REF" >/dev/null 2>&1
+  fi
   [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null || true
   rm -rf "$BENCH_DIR" "$SRC"
 }
@@ -66,6 +71,7 @@ cmds=(
   --command-name tar-floor --prepare "rm -rf $B/tar && mkdir -p $B/tar/0 $B/tar/1 $B/tar/2"
     "tar -xzf $SRC/layers/layer0.tar.gz -C $B/tar/0 && tar -xzf $SRC/layers/layer1.tar.gz -C $B/tar/1 && tar -xzf $SRC/layers/layer2.tar.gz -C $B/tar/2"
 )
+# docker treats 127.0.0.0/8 registries as insecure (plain HTTP) by default; podman is told.
 if command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1; then
   cmds+=(--command-name docker --prepare "docker rmi -f $REF >/dev/null 2>&1 || true" "docker pull -q $REF")
 else

@@ -105,8 +105,8 @@ for n in "${names[@]}"; do
   {
     echo
     echo "== $n (exit $rc, $((end - start)) s, load before: $(head -1 "$OUT/$n.txt" | sed 's/.*load \(.*\))/\1/'))"
-    grep -E -i "ratio|target|median|berth/| x[0-9]|req/s|RSS|start [0-9]|remove [0-9]|first run|no-op|execs|[0-9] s$|[0-9] ms|  [0-9.]+ s  " "$OUT/$n.txt" \
-      | grep -v -E "^=====|^-----|Benchmark [0-9]|Time \(mean" | sed 's/^ */  /'
+    grep -E -i "^ *berth |ratio|target|median|berth/| x[0-9]|req/s|RSS|start [0-9]|remove [0-9]|first run|no-op|execs|[0-9] s$|[0-9] ms|  [0-9.]+ s  " "$OUT/$n.txt" \
+      | grep -v -E "^=====|^-----|Benchmark [0-9]|Time \(mean|Range \(min" | sed 's/^ */  /'
   } >> "$OUT/summary.txt"
 done
 echo
