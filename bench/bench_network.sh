@@ -27,6 +27,7 @@ cleanup() {
   [ -n "$HOST_PID" ] && kill "$HOST_PID" 2>/dev/null || true
   "${B[@]}" rm -f bench-web bench-ns >/dev/null 2>&1 || true
   [ -n "$DOCKER_CID" ] && docker rm -f "$DOCKER_CID" >/dev/null 2>&1 || true
+  [ -n "$DOCKER_CID" ] && docker rmi -f berth-bench/busybox >/dev/null 2>&1 || true
   grep -o " $W[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf --one-file-system "$W"
 }
@@ -104,6 +105,8 @@ if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   DOCKER_CID=$(docker run -d -p "127.0.0.1:$P3:80" -v "$W/www:/www:ro" berth-bench/busybox httpd -f -p 80 -h /www)
   wait_port "$P3"
   measure docker "http://127.0.0.1:$P3/index.html"
+  # (the bench's dockerd runs with --iptables=false; on loopback docker-proxy carries the
+  # traffic either way, as docker's OUTPUT DNAT rule excludes 127.0.0.0/8)
 else
   echo "  docker                 (no usable docker daemon here: skipped)"
 fi
@@ -115,6 +118,7 @@ echo "  berth network path only / direct = $(ratio "${RPS[berth-netpath-only]}" 
 [ -n "${RPS[direct-own-cgroup]:-}" ] && \
   echo "  berth / direct in a cgroup of its own = $(ratio "${RPS[berth]}" "${RPS[direct-own-cgroup]}")"
 [ -n "${RPS[docker]:-}" ] && echo "  berth / docker  = $(ratio "${RPS[berth]}" "${RPS[docker]}")"
+echo "  target berth within 10% of direct: $(awk -v a="${RPS[berth]}" -v b="${RPS[direct]}" 'BEGIN { print (a >= 0.9 * b) ? "met" : "NOT met" }')"
 
 if command -v hyperfine >/dev/null; then
   echo "== berth run --rm: --network none vs default bridge (network setup + teardown)"
