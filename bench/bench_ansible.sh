@@ -23,6 +23,10 @@ cleanup() {
   set +e
   cd /
   ANSIBLE_CONFIG=$ANSIBLE_CONFIG "$REPO/.venv/bin/ansible-playbook" -i "$INV" "$W/down.yml" >/dev/null 2>&1
+  if [ -n "${DOCKER_IMPORTED:-}" ]; then
+    "${DPLAY[@]}" "$W/docker_down.yml" >/dev/null 2>&1
+    docker rmi -f berth-test/busybox:latest >/dev/null 2>&1
+  fi
   [ -n "${SSHD_PID:-}" ] && kill "$SSHD_PID" 2>/dev/null
   grep -o " $W[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
   rm -rf --one-file-system "$W"
@@ -42,18 +46,25 @@ hyperfine --style basic --runs "$((RUNS + 2))" --warmup 1 \
   --export-json "$W/noop.json" -n "berth no-op rerun" "${PLAY[*]} $W/up.yml"
 "$PY" bench/_ansible_bench.py check-noop "$W"
 
+# community.docker against dockerd: the `ansible` bundle (same ansible-core series) and the
+# Docker SDK live in a separate venv (scripts/install-bench-deps.sh), never in the project's.
+BENCH_VENV=${BENCH_VENV:-/var/tmp/berth-bench-ansible-venv}
 docker_note=""
-if ! command -v dockerd >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+if ! command -v docker >/dev/null 2>&1 || ! timeout 10 docker info >/dev/null 2>&1; then
   docker_note="no dockerd running here: community.docker comparison not run"
-elif ! "$REPO/.venv/bin/ansible-doc" community.docker.docker_container >/dev/null 2>&1; then
-  docker_note="community.docker not installed (pip install ansible): comparison not run"
+elif ! "$BENCH_VENV/bin/ansible-doc" community.docker.docker_container >/dev/null 2>&1; then
+  docker_note="community.docker not installed ($BENCH_VENV; scripts/install-bench-deps.sh): comparison not run"
 else
+  docker import -c 'CMD ["sh"]' "$W/rootfs.tar" berth-test/busybox:latest >/dev/null
+  DOCKER_IMPORTED=1
+  DPLAY=("$BENCH_VENV/bin/ansible-playbook" -i "$INV" -e "ansible_python_interpreter=$BENCH_VENV/bin/python"
+         -e "docker_host=${DOCKER_HOST:-unix:///var/run/docker.sock}")
   hyperfine --style basic --runs "$RUNS" \
-    --prepare "${PLAY[*]} $W/docker_down.yml >/dev/null" \
-    --export-json "$W/docker_first.json" -n "community.docker first run" "${PLAY[*]} $W/docker_up.yml"
-  "${PLAY[@]}" "$W/docker_up.yml" >/dev/null
+    --prepare "${DPLAY[*]} $W/docker_down.yml >/dev/null" \
+    --export-json "$W/docker_first.json" -n "community.docker first run" "${DPLAY[*]} $W/docker_up.yml"
+  "${DPLAY[@]}" "$W/docker_up.yml" >/dev/null
   hyperfine --style basic --runs "$((RUNS + 2))" --warmup 1 \
-    --export-json "$W/docker_noop.json" -n "community.docker no-op rerun" "${PLAY[*]} $W/docker_up.yml"
-  "${PLAY[@]}" "$W/docker_down.yml" >/dev/null
+    --export-json "$W/docker_noop.json" -n "community.docker no-op rerun" "${DPLAY[*]} $W/docker_up.yml"
+  "${DPLAY[@]}" "$W/docker_down.yml" >/dev/null
 fi
 "$PY" bench/_ansible_bench.py report "$W" "$docker_note"
