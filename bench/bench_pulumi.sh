@@ -40,6 +40,7 @@ print(f"no-op rerun (hyperfine, 5 runs, whole process): median {r['median']:.2f}
       f"(min {r['min']:.2f}, max {r['max']:.2f})")
 print(f"no-op SSH execs per resource: {execs / n:.2f} (target <= 1); "
       f"time vs 3 s target: {r['median'] / 3:.2f}x")
+print(f"target (<= 1 exec per resource, <= 3 s): {'met' if execs <= n and r['median'] <= 3 else 'NOT met'}")
 PYEOF
 fi
 start=$(date +%s.%N)
