@@ -109,6 +109,7 @@ for n in "${names[@]}"; do
       | grep -v -E "^=====|^-----|Benchmark [0-9]|Time \(mean|Range \(min" | sed 's/^ */  /'
   } >> "$OUT/summary.txt"
 done
+"$REPO/.venv/bin/python" bench/results.py "$OUT" > "$OUT/RESULTS.md" 2>/dev/null || true
 echo
-echo "################ bench summary ($OUT/summary.txt)"
+echo "################ bench summary ($OUT/summary.txt; tables in $OUT/RESULTS.md)"
 cat "$OUT/summary.txt"
