@@ -65,6 +65,7 @@ stop_refs() {
     timeout 60 podman system reset -f >/dev/null 2>&1
     # podman's shared-memory lock segment (only podman uses it; no other podman runs here)
     [ -d "$REFS/podman" ] && rm -f /dev/shm/libpod_lock
+    rmdir /run/containers/networks /run/containers 2>/dev/null  # only when podman left them empty
   fi
   if [ "$STARTED_DOCKERD" = 1 ]; then
     timeout 60 docker rm -f $(docker ps -aq 2>/dev/null) >/dev/null 2>&1
