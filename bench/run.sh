@@ -5,7 +5,7 @@
 # output in bench/out/NAME.txt, print a summary, and stop/remove everything it started.
 #
 # docker and podman are reference points only; Berth never uses them.
-# Env: BENCH_ONLY="pull containers" (a subset), BENCH_TIMEOUT (per script, s, default 420).
+# Env: BENCH_ONLY="pull containers" (a subset), BENCH_TIMEOUT (per script, s, default 540).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -99,7 +99,7 @@ done
 for n in "${names[@]}"; do
   echo "===== bench_$n ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))" | tee "$OUT/$n.txt"
   start=$(date +%s)
-  timeout --kill-after=10 "${BENCH_TIMEOUT:-420}" bash "bench/bench_$n.sh" 2>&1 | tee -a "$OUT/$n.txt"
+  timeout --kill-after=10 "${BENCH_TIMEOUT:-540}" bash "bench/bench_$n.sh" 2>&1 | tee -a "$OUT/$n.txt"
   rc=${PIPESTATUS[0]}
   end=$(date +%s)
   echo "----- bench_$n: exit $rc, $((end - start)) s, load after $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/$n.txt"
