@@ -209,7 +209,7 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
     try:
         rootfs.umount(merged)
         rootfs.mount_overlay([str(p) for p in image.layer_dirs()], d / "upper", d / "work", merged,
-                             init=rootfs.make_init_layer(d / "init"))
+                             init=rootfs.make_init_layer(d / "init"), volatile=bool(hc.get("AutoRemove")))
         mounted = True
         volume_paths: dict[str, str] = {}
         for m in rec.get("Mounts") or []:
@@ -611,7 +611,8 @@ def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False, w
                 except (OSError, ValueError):
                     pass
         _kill_health(rec)
-        rootfs.umount(store.cdir(ctx, cid) / "merged")
+        if not background:  # the background helper unmounts (an overlay unmount can take a while)
+            rootfs.umount(store.cdir(ctx, cid) / "merged")
         # the record goes whatever the other areas say: report their failures, keep removing
         try:
             deps.network_teardown(ctx, rec)
@@ -652,6 +653,7 @@ def _cleanup_in_background(ctx: Context, cid: str) -> None:
     trash = ctx.containers_dir / f"{TRASH_PREFIX}{cid}"
     os.rename(store.cdir(ctx, cid), trash)  # not a container dir any more (see store.ids)
     script = 'runc_root=$1; shift; "$@" --root "$runc_root" delete --force "$CID" >/dev/null 2>&1; ' \
+             'umount "$TRASH/merged" 2>/dev/null || umount -l "$TRASH/merged" 2>/dev/null; ' \
              'exec rm -rf --one-file-system "$TRASH" "$CONMON_DIR"'
     subprocess.Popen(["/bin/sh", "-c", script, "sh", str(ctx.runc_root), runtime.which(ctx.config.runtime, "runtime")],
                      env={"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "CID": cid,

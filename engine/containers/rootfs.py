@@ -52,8 +52,14 @@ def make_init_layer(path: Path) -> Path:
     return path
 
 
-def mount_overlay(lower: list[str], upper: Path, work: Path, target: Path, init: Path | None = None) -> None:
+def mount_overlay(lower: list[str], upper: Path, work: Path, target: Path, init: Path | None = None,
+                  volatile: bool = False) -> None:
     """Overlay `lower` (top-most first), below `init` when given, under `upper` on `target`.
+
+    `volatile` (a container removed when it exits) skips overlayfs's syncs, above all the
+    sync of the whole upper filesystem at unmount: what such a container wrote is thrown away
+    anyway. Overlayfs leaves `work/work/incompat/volatile` behind and refuses the next mount
+    while it exists; Berth only mounts again after its own clean unmount, so it clears it.
 
     mount(2) takes its options in one page, so each lower dir is named through a short symlink
     (`<upper's parent>/L/<n>`, like overlay2's `l/` links) and the mount is made from that
@@ -77,6 +83,9 @@ def mount_overlay(lower: list[str], upper: Path, work: Path, target: Path, init:
         names.insert(0, os.path.relpath(init, base))
     opts = (f"lowerdir={':'.join(names)},upperdir={os.path.relpath(upper, base)},"
             f"workdir={os.path.relpath(work, base)}")
+    shutil.rmtree(work / "work" / "incompat" / "volatile", ignore_errors=True)
+    if volatile:
+        opts += ",volatile"
     if len(opts) >= os.sysconf("SC_PAGESIZE"):
         raise RuntimeFailure(f"overlay: {len(lower)} layers give mount options longer than a page "
                              f"({len(opts)} bytes)", field="Image")
@@ -85,6 +94,10 @@ def mount_overlay(lower: list[str], upper: Path, work: Path, target: Path, init:
         os.chdir(base)
         rc = libc().mount(b"overlay", os.fsencode(str(target)), b"overlay", 0, opts.encode())
         err = ctypes.get_errno()
+        if rc != 0 and volatile and err == 22:  # EINVAL: a kernel before 5.10 has no `volatile`
+            opts = opts[: -len(",volatile")]
+            rc = libc().mount(b"overlay", os.fsencode(str(target)), b"overlay", 0, opts.encode())
+            err = ctypes.get_errno()
     finally:
         os.fchdir(old)
         os.close(old)
