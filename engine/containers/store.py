@@ -58,7 +58,8 @@ def load(ctx: Context, cid: str) -> dict[str, Any]:
 
 
 def save(ctx: Context, rec: dict[str, Any]) -> None:
-    atomic_write_json(cdir(ctx, rec["Id"]) / RECORD, rec)
+    # a container removed when it exits does not outlive a crash: no fsync on its record
+    atomic_write_json(cdir(ctx, rec["Id"]) / RECORD, rec, durable=not rec["HostConfig"].get("AutoRemove"))
 
 
 def ids(ctx: Context) -> list[str]:

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o644) -> None:
+def atomic_write(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o644, durable: bool = True) -> None:
+    """`durable=False` skips the fsync (still atomic for readers; after a power loss the file may
+    be empty): for state that is worthless after a crash anyway."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
@@ -21,7 +23,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -31,8 +34,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o
         raise
 
 
-def atomic_write_json(path: str | os.PathLike[str], obj: Any, mode: int = 0o644) -> None:
-    atomic_write(path, json.dumps(obj, indent=1, sort_keys=True) + "\n", mode)
+def atomic_write_json(path: str | os.PathLike[str], obj: Any, mode: int = 0o644, durable: bool = True) -> None:
+    atomic_write(path, json.dumps(obj, indent=1, sort_keys=True) + "\n", mode, durable)
 
 
 def read_json(path: str | os.PathLike[str], default: Any = None) -> Any:
