@@ -651,7 +651,7 @@ class Builder:
                 return
             with mounted_overlay(st.image.layer_dirs() if st.image else [], base / "dst") as ov:
                 rootfs = ov.merged
-                owner = resolve_owner(rootfs, chown)
+                owner = resolve_owner(rootfs, chown, keep=src_image is not None)
                 for src in resolved:
                     self._copy_one(tree, src, rootfs, dest, owner, chmod, ins.is_add and src_image is None)
                 for u, f in downloads:

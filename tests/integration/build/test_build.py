@@ -117,7 +117,7 @@ CMD ["cat /app/copy.txt"]
 def test_multistage_copy_from_and_target(berth_host, busybox_image, tmp_path: Path) -> None:
     df = f"""FROM {busybox_image} AS builder
 ENV FROM_BUILDER=1
-RUN mkdir /out && echo built > /out/artifact && chmod 640 /out/artifact
+RUN mkdir /out && echo built > /out/artifact && chmod 640 /out/artifact && chown 1000:1001 /out/artifact
 FROM {busybox_image} AS unused
 RUN echo this stage must not run && false
 FROM builder AS child
@@ -138,6 +138,8 @@ COPY --from={busybox_image} /etc/passwd /passwd
     p = img.layer_dirs()[1] / "out2" / "artifact"
     st = os.stat(p)
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (7, 8, 0o640)
+    st = os.stat(img.layer_dirs()[2] / "artifact")  # without --chown the owner in the stage is kept
+    assert (st.st_uid, st.st_gid) == (1000, 1001)
     # --target builds only up to that stage
     _build(berth_host, ctx, "--target", "builder", "-t", "onlybuilder")
     assert _read(_image(berth_host, "onlybuilder"), "/out/artifact") == b"built\n"
@@ -159,15 +161,20 @@ WORKDIR $DIR
 COPY f ${{DIR}}/sub/
 ENV UNSET_DEFAULT=${{NOPE:-fallback}} KEEP=$DIR
 RUN echo "proxy=$HTTP_PROXY" > /proxy
+ARG FROMENV NOTINENV
+RUN echo "[$FROMENV][${{NOTINENV-unset}}]" > /r3
 CMD ["echo", "$DIR"]
 """
     ctx = _ctx(tmp_path, df, {"f": "x"})
-    out = _build(berth_host, ctx, "-t", "args", "--build-arg", "LOCAL=cli", "--build-arg", "UNUSED=1",
-                 "--build-arg", "HTTP_PROXY=http://proxy.example:3128")
+    # `--build-arg NAME` without a value takes NAME from the caller's environment (docker's CLI)
+    out = berth_host.run("build", "-t", "args", "--build-arg", "LOCAL=cli", "--build-arg", "UNUSED=1",
+                         "--build-arg", "HTTP_PROXY=http://proxy.example:3128", "--build-arg", "FROMENV",
+                         "--build-arg", "NOTINENV", str(ctx), env={"FROMENV": "env-value"})
     assert "[Warning] One or more build-args ['UNUSED'] were not consumed" in out.stdout
     img = _image(berth_host, "args")
     assert _read(img, "/r1") == b"global-not-visible:[]\n"
     assert _read(img, "/r2") == b"global-default cli from-env\n"
+    assert _read(img, "/r3") == b"[env-value][unset]\n"
     assert _read(img, "/srv/cli/sub/f") == b"x"
     env = img.config["config"]["Env"]
     assert "DIR=/srv/cli" in env and "UNSET_DEFAULT=fallback" in env and "KEEP=/srv/cli" in env
@@ -220,6 +227,24 @@ RUN --network=none grep -c : /proc/net/dev > /tmp/netdevs
     assert _read(img, "/tmp/shell") == b"/bin/sh\n"
     assert _read(img, "/tmp/netdevs") == b"1\n"  # --network=none: only lo
     assert img.config["config"]["Shell"] == ["/bin/sh", "-e", "-c"]
+
+
+def test_network_flag_selects_run_network(berth_host, busybox_image, tmp_path: Path) -> None:
+    """`berth build --network none|host|bridge`: RUN steps get that network (default: bridge)."""
+    ctx = _ctx(tmp_path, f"FROM {busybox_image}\nRUN readlink /proc/self/ns/net > /ns && "
+                         "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort > /devs\n")
+    host_ns = os.readlink("/proc/self/ns/net").encode() + b"\n"
+    seen = {}
+    for mode in ("none", "host", "bridge", None):
+        _build(berth_host, ctx, "-t", f"net-{mode or 'default'}", *(("--network", mode) if mode else ()))
+        img = _image(berth_host, f"net-{mode or 'default'}")
+        seen[mode] = (_read(img, "/ns"), _read(img, "/devs"))
+    assert seen["none"][1] == b"lo\n" and seen["none"][0] != host_ns
+    assert seen["host"][0] == host_ns
+    assert seen["bridge"][1] == b"eth0\nlo\n" and seen["bridge"][0] != host_ns
+    assert seen[None][1] == b"eth0\nlo\n"  # no --network: a bridge, like docker build
+    bad = _build(berth_host, ctx, "--network", "nope", check=False)
+    assert bad.returncode == 2 and "--network='nope'" in bad.stderr
 
 
 def _tgz(files: dict[str, bytes]) -> bytes:
