@@ -189,6 +189,59 @@ CMD ["echo", "$DIR"]
     assert "run" in _steps(again.stdout)
 
 
+def test_which_instructions_expand_variables(berth_host, busybox_image, tmp_path: Path) -> None:
+    """Docker's list: ENV, LABEL, EXPOSE, USER, STOPSIGNAL, VOLUME, WORKDIR, ADD/COPY and ARG
+    expand; RUN, CMD, ENTRYPOINT, HEALTHCHECK and ONBUILD keep `$` for later."""
+    df = f"""FROM {busybox_image}
+ARG PORT=8080 SIG=SIGUSR1 U=1000 VOL=/v LBL=val
+ENV E=env-val
+EXPOSE $PORT ${{PORT:+9090}}/udp
+LABEL l1=$LBL l2="${{UNSET:-dflt}}" l3=\\$LBL l4='$LBL' l5="${{E}} x"
+USER ${{U}}:${{U}}
+STOPSIGNAL $SIG
+VOLUME $VOL ${{VOL}}2
+HEALTHCHECK CMD echo $E
+ENTRYPOINT echo $E
+ONBUILD RUN echo $E
+MAINTAINER $LBL
+"""
+    _build(berth_host, _ctx(tmp_path, df), "-t", "expand")
+    c = _image(berth_host, "expand").config
+    cfg = c["config"]
+    assert cfg["ExposedPorts"] == {"8080/tcp": {}, "9090/udp": {}}
+    assert cfg["Labels"] == {"l1": "val", "l2": "dflt", "l3": "$LBL", "l4": "$LBL", "l5": "env-val x"}
+    assert cfg["User"] == "1000:1000" and cfg["StopSignal"] == "SIGUSR1"
+    assert cfg["Volumes"] == {"/v": {}, "/v2": {}}
+    assert cfg["Healthcheck"]["Test"] == ["CMD-SHELL", "echo $E"]
+    assert cfg["Entrypoint"] == ["/bin/sh", "-c", "echo $E"]
+    assert cfg["OnBuild"] == ["RUN echo $E"]
+    assert c["author"] == "$LBL"  # MAINTAINER is not expanded either
+
+
+def test_copy_destination_semantics(berth_host, busybox_image, tmp_path: Path) -> None:
+    df = f"""FROM {busybox_image}
+COPY a.txt /etc
+COPY a.txt /renamed
+COPY --chmod=751 *.txt /globbed/
+COPY dir /dircontents
+COPY dir/ /dircontents2/
+COPY dir /etc/
+"""
+    ctx = _ctx(tmp_path, df, {"a.txt": "a", "b.txt": "b", "dir/sub/f": "f"})
+    _build(berth_host, ctx, "-t", "dest")
+    img = _image(berth_host, "dest")
+    assert _read(img, "/etc/a.txt") == b"a"  # an existing directory without a trailing slash
+    assert _read(img, "/renamed") == b"a"
+    assert _read(img, "/globbed/a.txt") == b"a" and _read(img, "/globbed/b.txt") == b"b"
+    assert stat.S_IMODE(os.stat(img.layer_dirs()[3] / "globbed" / "b.txt").st_mode) == 0o751
+    for d in ("/dircontents", "/dircontents2", "/etc"):  # a directory's contents, not the directory
+        assert _read(img, d + "/sub/f") == b"f", d
+    assert _read(img, "/dircontents/dir/sub/f") is None
+    (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY *.txt /notadir\n")
+    bad = _build(berth_host, ctx, check=False)
+    assert bad.returncode != 0 and "Dockerfile:2: COPY" in bad.stderr and "end with a /" in bad.stderr
+
+
 def test_onbuild_triggers_run_in_child(berth_host, busybox_image, tmp_path: Path) -> None:
     parent = _ctx(tmp_path / "p", f"""FROM {busybox_image}
 ONBUILD COPY marker.txt /from-child-context.txt
