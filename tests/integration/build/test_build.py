@@ -525,12 +525,14 @@ def test_api_build_for_apply(berth_host, busybox_image, tmp_path: Path) -> None:
     from engine.context import Context
 
     ctx = Context(root=berth_host.root, runroot=berth_host.runroot, config_path=berth_host.config)
-    d = _ctx(tmp_path, f"FROM {busybox_image}\nARG V\nRUN grep myhost /etc/hosts > /hosts && echo $V > /v\n")
+    d = _ctx(tmp_path, f"FROM {busybox_image}\nARG V\nRUN grep myhost /etc/hosts > /hosts && echo $V > /v && "
+                       "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort > /devs\n")
     image_id = api.build(ctx, context=str(d), tags=["apply/built:1"], build_args={"V": "7"},
                          extra_hosts={"myhost": "10.1.2.3"}, shm_size=None, cache_from=None)
     img = _image(berth_host, "apply/built:1")
     assert img.id == image_id
     assert _read(img, "/hosts") == b"10.1.2.3\tmyhost\n" and _read(img, "/v") == b"7\n"
+    assert _read(img, "/devs") == b"eth0\nlo\n"  # extra hosts on the same bridge path as berth run
     assert api.build(ctx, str(d), tags=["apply/built:1"], build_args={"V": "7"}) == image_id  # cached
     with pytest.raises(Exception, match="not a directory"):
         api.build(ctx, context=str(d / "missing"))
