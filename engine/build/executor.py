@@ -731,12 +731,21 @@ def _heredoc_script(ins: RunCmd) -> str:
     return script + "\n"
 
 
-def _expand_vars(text: str, env: dict[str, str]) -> str:
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(2)
-        return env.get(name, "")
+_HEREDOC_VAR_RE = re.compile(r"\\([$`\\])|\$([A-Za-z_][A-Za-z0-9_]*)|\$\{((?:[^{}]|\{[^{}]*\})*)\}")
 
-    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)", sub, text)
+
+def _expand_vars(text: str, env: dict[str, str]) -> str:
+    """A COPY/ADD here-document with an unquoted delimiter: `$V` and every `${V...}` form are
+    expanded as in other instructions; `\\$`, `\\\\` and `\\`` are literal (a shell
+    here-document's rules); quotes are just text."""
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1):
+            return m.group(1)
+        if m.group(2):
+            return env.get(m.group(2), "")
+        return Lexer().process_word(m.group(0), env)
+
+    return _HEREDOC_VAR_RE.sub(sub, text)
 
 
 def _parse_ports(spec: str) -> list[str]:
