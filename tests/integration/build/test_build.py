@@ -340,6 +340,11 @@ def test_dockerignore_exclusions_and_exceptions(berth_host, busybox_image, tmp_p
     assert _read(img, "/ctx/docs/keep.md") == b"d"
     for gone in ("/ctx/a.log", "/ctx/secret/key", "/ctx/src/deep/x.tmp", "/ctx/docs/drop.md"):
         assert _read(img, gone) is None, gone
+    # changing an excluded file does not invalidate `COPY .`; changing an included one does
+    (ctx / "secret" / "key").write_text("changed")
+    assert _steps(_build(berth_host, ctx).stdout)[1:] == ["cache"]
+    (ctx / "important.log").write_text("changed")
+    assert _steps(_build(berth_host, ctx).stdout)[1:] == ["run"]
     # an excluded file cannot be named directly either
     (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY a.log /\n")
     bad = _build(berth_host, ctx, check=False)
