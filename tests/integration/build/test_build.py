@@ -393,6 +393,16 @@ def test_failures_name_the_line(berth_host, busybox_image, tmp_path: Path) -> No
     (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nUSER nosuchuser\nRUN true\n")
     bad = _build(berth_host, ctx, check=False)
     assert bad.returncode != 0 and "Dockerfile:3: RUN" in bad.stderr and "nosuchuser" in bad.stderr
+    # --platform: only the host's can be built (no emulation); FROM --platform likewise
+    bad = _build(berth_host, ctx, "--platform", "linux/s390x", check=False)
+    assert bad.returncode == 2 and "--platform='linux/s390x'" in bad.stderr
+    (ctx / "Dockerfile").write_text(f"FROM --platform=linux/s390x {busybox_image}\nRUN true\n")
+    bad = _build(berth_host, ctx, check=False)
+    assert bad.returncode == 2 and "Dockerfile:1: FROM: --platform=linux/s390x" in bad.stderr
+    (ctx / "Dockerfile").write_text(f"FROM --platform=$BUILDPLATFORM {busybox_image}\nARG TARGETOS\n"
+                                    "RUN echo $TARGETOS > /os\n")
+    _build(berth_host, ctx, "--platform", "linux", "-t", "plat")
+    assert _read(_image(berth_host, "plat"), "/os") == b"linux\n"
     leftovers = list((berth_host.root / "builds" / "tmp").iterdir())
     assert leftovers == []
     with open("/proc/self/mountinfo") as f:
