@@ -21,6 +21,9 @@ Decisions (where Docker leaves room):
 - Cache key: parent image, current config, instruction after expansion, build args visible to
   RUN (not the proxy args), and for COPY/ADD the names, types, modes, owners and contents of
   the sources (not mtimes) or, for `--from`, the source image ID.
+- WORKDIR creates a missing directory (and parents) owned by the current USER, as BuildKit
+  does (the classic builder made them root's, so `USER app` + `WORKDIR /app` + `RUN touch x`
+  failed).
 - Ownership of copied files: `--chown` when given; else root for context sources and, for
   `COPY --from=stage|image`, the owner each file has in the source (what Docker does). A hit reuses the image as is,
   `created` times included, so rebuilding unchanged input gives the same image ID;

@@ -42,6 +42,7 @@ from engine.build.copier import (
 )
 from engine.build.fsutil import (
     layer_tar,
+    lookup_user,
     mkdir_p,
     mounted_overlay,
     scoped_resolve,
@@ -593,7 +594,10 @@ class Builder:
             with mounted_overlay(st.image.layer_dirs() if st.image else [], base) as ov:
                 real = scoped_resolve(ov.merged, path)
                 if not real.is_dir():
-                    mkdir_p(ov.merged, path)
+                    # like BuildKit: the directories WORKDIR creates belong to the current USER
+                    user = st.cfg.get("User") or ""
+                    uid, gid, _home = lookup_user(ov.merged, user) if user else (0, 0, "/")
+                    mkdir_p(ov.merged, path, uid, gid)
             self._commit_layer(st, key, f"WORKDIR {path}", base)
 
     # ------------------------------------------------------------------ COPY / ADD

@@ -266,7 +266,7 @@ WORKDIR /work/dir
 RUN pwd > /tmp/pwd-root && id -u >> /tmp/pwd-root
 USER app:appextra
 WORKDIR sub
-RUN pwd > /tmp/pwd-app; id -u >> /tmp/pwd-app; id -g >> /tmp/pwd-app
+RUN pwd > /tmp/pwd-app; id -u >> /tmp/pwd-app; id -g >> /tmp/pwd-app; touch made-by-app
 USER 0
 SHELL ["/bin/sh", "-e", "-c"]
 RUN echo "$0" > /tmp/shell
@@ -277,6 +277,11 @@ RUN --network=none grep -c : /proc/net/dev > /tmp/netdevs
     img = _image(berth_host, "uw")
     assert _read(img, "/tmp/pwd-root") == b"/work/dir\n0\n"
     assert _read(img, "/tmp/pwd-app") == b"/work/dir/sub\n1000\n1001\n"
+    # a WORKDIR created under USER belongs to that user (BuildKit), so the user can write there
+    assert _read(img, "/work/dir/sub/made-by-app") == b""
+    sub = next(d / "work/dir/sub" for d in img.layer_dirs() if (d / "work/dir/sub").is_dir())
+    assert (os.stat(sub).st_uid, os.stat(sub).st_gid) == (1000, 1001)
+    assert os.stat(next(d / "work/dir" for d in img.layer_dirs()[::-1] if (d / "work/dir").is_dir())).st_uid == 0
     assert _read(img, "/tmp/shell") == b"/bin/sh\n"
     assert _read(img, "/tmp/netdevs") == b"1\n"  # --network=none: only lo
     assert img.config["config"]["Shell"] == ["/bin/sh", "-e", "-c"]
