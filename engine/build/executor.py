@@ -256,6 +256,8 @@ class Builder:
 
     def build(self) -> Image:
         df = self.df
+        for w in df.warnings:
+            self._say(f"[Warning] {w}")
         if self.opts.target:
             tgt = df.stage_index(self.opts.target)
             if tgt is None:

@@ -418,9 +418,9 @@ def test_check_only_parses(berth_host, tmp_path: Path) -> None:
     ctx = _ctx(tmp_path, "FROM x AS a\nRUN true\nCOPY --from=b /x /y\nFROM y AS b\n")
     bad = berth_host.run("build", "--check", str(ctx), check=False)
     assert bad.returncode == 2 and "Dockerfile:3: COPY" in bad.stderr
-    (ctx / "Dockerfile").write_text("FROM x\nRUN --network=none true\nHEALTHCHECK NONE\n")
+    (ctx / "Dockerfile").write_text("FROM x\nRUN --network=none echo a \\\n\n  b\nHEALTHCHECK NONE\n")
     ok = berth_host.run("build", "--check", str(ctx))
-    assert "OK" in ok.stdout
+    assert "OK" in ok.stdout and "line 2: empty continuation line" in ok.stderr
     assert not (berth_host.root / "oci").exists()  # nothing was built or pulled
 
 
