@@ -422,6 +422,12 @@ class Builder:
             if isinstance(e, DockerfileError):
                 raise
             raise self._fail(ins, e.message, InvalidArgument) from None
+        except BerthError as e:
+            # any other failure (a filesystem conflict, the runtime, the network) names the step too
+            if not e.message.startswith(self.df.filename + ":"):
+                e.message = f"{self.df.filename}:{ins.line}: {ins.keyword}: {e.message}"
+                e.args = (e.message,)
+            raise
 
     def _meta_step(self, st: StageState, ins: Instruction, created_by: str) -> None:
         self._commit_meta(st, [ins.keyword, created_by], created_by)

@@ -240,6 +240,9 @@ COPY dir /etc/
     (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY *.txt /notadir\n")
     bad = _build(berth_host, ctx, check=False)
     assert bad.returncode != 0 and "Dockerfile:2: COPY" in bad.stderr and "end with a /" in bad.stderr
+    (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY dir /etc/passwd/sub/\n")
+    bad = _build(berth_host, ctx, check=False)
+    assert bad.returncode == 1 and "Dockerfile:2: COPY" in bad.stderr and "not a directory" in bad.stderr
 
 
 def test_onbuild_triggers_run_in_child(berth_host, busybox_image, tmp_path: Path) -> None:
