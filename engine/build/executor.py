@@ -557,6 +557,8 @@ class Builder:
             args = self._command(st, ins.cmd, ins.prepend_shell)
         env, key_args = self._run_env(st)
         network = ins.network or self.opts.network or "default"
+        if network == "bridge":
+            network = "default"  # the same thing (docker build's default is a bridge): the same cache key
         key = self._key(st, ["RUN", args, key_args, network])
         if self._cached(st, key):
             return

@@ -297,7 +297,8 @@ def test_network_flag_selects_run_network(berth_host, busybox_image, tmp_path: P
     host_ns = os.readlink("/proc/self/ns/net").encode() + b"\n"
     seen = {}
     for mode in ("none", "host", "bridge", None):
-        _build(berth_host, ctx, "-t", f"net-{mode or 'default'}", *(("--network", mode) if mode else ()))
+        out = _build(berth_host, ctx, "-t", f"net-{mode or 'default'}", *(("--network", mode) if mode else ()))
+        assert _steps(out.stdout)[1] == ("cache" if mode is None else "run")  # no --network = bridge
         img = _image(berth_host, f"net-{mode or 'default'}")
         seen[mode] = (_read(img, "/ns"), _read(img, "/devs"))
     assert seen["none"][1] == b"lo\n" and seen["none"][0] != host_ns
