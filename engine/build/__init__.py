@@ -19,8 +19,13 @@ Decisions (where Docker leaves room):
 - Every step commits an untagged image (Docker classic's intermediate images); metadata-only
   steps get history entries with `empty_layer: true`; a RUN that changes nothing adds no layer.
 - Cache key: parent image, current config, instruction after expansion, build args visible to
-  RUN (not the proxy args), and for COPY/ADD the names, types, modes and contents of the
-  sources (not mtimes) or, for `--from`, the source image ID. A hit reuses the image as is,
+  RUN (not the proxy args), and for COPY/ADD the names, types, modes, owners and contents of
+  the sources (not mtimes) or, for `--from`, the source image ID.
+- WORKDIR creates a missing directory (and parents) owned by the current USER, as BuildKit
+  does (the classic builder made them root's, so `USER app` + `WORKDIR /app` + `RUN touch x`
+  failed).
+- Ownership of copied files: `--chown` when given; else root for context sources and, for
+  `COPY --from=stage|image`, the owner each file has in the source (what Docker does). A hit reuses the image as is,
   `created` times included, so rebuilding unchanged input gives the same image ID;
   `--no-cache` gives new timestamps (a new ID), as in Docker, unless
   `--build-arg SOURCE_DATE_EPOCH=<seconds>` fixes them (then a rebuild whose layers come out

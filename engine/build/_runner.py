@@ -1,12 +1,11 @@
 """How a RUN step executes.
 
-`run(...)` prefers the containers area's `engine.containers.oneshot.run_step` (the same
-runtime path as `berth run`). Until that exists, `_fallback_run_step` below is a minimal,
-self-contained stand-in: TO BE REPLACED by `run_step` (it only does what a build step needs:
-runc in the foreground on an overlay, `none` or `host` networking, Docker's default
-capabilities, no seccomp profile). Without a bridge, `--network default` means host there.
-It is also used when extra /etc/hosts entries are asked for (`etc_hosts` of `berth apply`,
-`--add-host`) and run_step takes no `extra_hosts`.
+`run(...)` uses the containers area's `engine.containers.oneshot.run_step`: the same runtime
+path as `berth run` (its OCI spec with Docker's capabilities and seccomp profile, the network
+set up by the networks area: bridge by default, `none`, `host`; `--add-host` entries).
+`_fallback_run_step` below is a minimal stand-in kept only for an engine without that module
+(or BERTH_BUILD_OWN_RUNNER=1 when debugging): runc in the foreground on an overlay, `none` or
+`host` networking, Docker's default capabilities, no seccomp profile.
 """
 
 from __future__ import annotations

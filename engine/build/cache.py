@@ -7,8 +7,8 @@ image ID; an entry whose image was removed is a miss.
 
 A key is sha256 over: the parent image ID (or "scratch"), the instruction after word
 expansion, and what else decides the result (build args visible to RUN, the digest of the
-files COPY/ADD copy: names, types, modes and contents; owner and mode overrides are in the
-instruction text). The image config of a cached step, `created` times included, is reused as
+files COPY/ADD copy: names, types, modes, owners and contents; `--chown`/`--chmod` are in
+the instruction text). The image config of a cached step, `created` times included, is reused as
 is: two builds of the same input give the same image ID.
 """
 

@@ -139,14 +139,14 @@ class SourceTree:
 
 
 def hash_sources(tree: SourceTree, sources: list[Source]) -> str:
-    """Digest of names, types, modes and contents of what a COPY/ADD would copy (not mtimes:
-    touching a file does not invalidate the cache, changing it does)."""
+    """Digest of names, types, modes, owners and contents of what a COPY/ADD would copy (not
+    mtimes: touching a file does not invalidate the cache, changing it does)."""
     h = hashlib.sha256()
     for src in sources:
         h.update(f"S {src.rel}\0".encode())
         for rel, host, st in tree.walk(src):
             m = st.st_mode
-            h.update(f"{rel}\0{stat.S_IFMT(m)}\0{stat.S_IMODE(m):o}\0".encode())
+            h.update(f"{rel}\0{stat.S_IFMT(m)}\0{stat.S_IMODE(m):o}\0{st.st_uid}:{st.st_gid}\0".encode())
             if stat.S_ISREG(m):
                 with open(host, "rb") as f:
                     for chunk in iter(lambda f=f: f.read(1 << 20), b""):  # type: ignore[misc]
@@ -162,19 +162,25 @@ def hash_sources(tree: SourceTree, sources: list[Source]) -> str:
 class Owner:
     uid: int = 0
     gid: int = 0
-    keep: bool = False  # keep the source's ownership (COPY --from without --chown keeps it? no: 0:0)
+    keep: bool = False  # keep each source file's uid/gid (COPY --from without --chown, like Docker)
 
 
-def resolve_owner(rootfs: Path, chown: str | None) -> Owner:
+def resolve_owner(rootfs: Path, chown: str | None, keep: bool = False) -> Owner:
+    """Who copied files belong to: --chown's user[:group] looked up in the destination's
+    /etc/passwd and /etc/group; else root (context files), or, with `keep` (a source that is
+    another stage or image), the owner each file has there. New parent dirs are root's then."""
     if not chown:
-        return Owner(0, 0)
+        return Owner(0, 0, keep=keep)
     uid, gid = chown_ids(rootfs, chown)
     return Owner(uid, gid)
 
 
 def _apply_meta(path: Path, st: os.stat_result, owner: Owner, chmod: int | None) -> None:
     is_link = stat.S_ISLNK(st.st_mode)
-    os.lchown(path, owner.uid, owner.gid)
+    if owner.keep:
+        os.lchown(path, st.st_uid, st.st_gid)
+    else:
+        os.lchown(path, owner.uid, owner.gid)
     if not is_link:
         os.chmod(path, chmod if chmod is not None else stat.S_IMODE(st.st_mode))
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)

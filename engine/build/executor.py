@@ -42,6 +42,7 @@ from engine.build.copier import (
 )
 from engine.build.fsutil import (
     layer_tar,
+    lookup_user,
     mkdir_p,
     mounted_overlay,
     scoped_resolve,
@@ -255,6 +256,8 @@ class Builder:
 
     def build(self) -> Image:
         df = self.df
+        for w in df.warnings:
+            self._say(f"[Warning] {w}")
         if self.opts.target:
             tgt = df.stage_index(self.opts.target)
             if tgt is None:
@@ -419,6 +422,12 @@ class Builder:
             if isinstance(e, DockerfileError):
                 raise
             raise self._fail(ins, e.message, InvalidArgument) from None
+        except BerthError as e:
+            # any other failure (a filesystem conflict, the runtime, the network) names the step too
+            if not e.message.startswith(self.df.filename + ":"):
+                e.message = f"{self.df.filename}:{ins.line}: {ins.keyword}: {e.message}"
+                e.args = (e.message,)
+            raise
 
     def _meta_step(self, st: StageState, ins: Instruction, created_by: str) -> None:
         self._commit_meta(st, [ins.keyword, created_by], created_by)
@@ -548,6 +557,8 @@ class Builder:
             args = self._command(st, ins.cmd, ins.prepend_shell)
         env, key_args = self._run_env(st)
         network = ins.network or self.opts.network or "default"
+        if network == "bridge":
+            network = "default"  # the same thing (docker build's default is a bridge): the same cache key
         key = self._key(st, ["RUN", args, key_args, network])
         if self._cached(st, key):
             return
@@ -593,7 +604,10 @@ class Builder:
             with mounted_overlay(st.image.layer_dirs() if st.image else [], base) as ov:
                 real = scoped_resolve(ov.merged, path)
                 if not real.is_dir():
-                    mkdir_p(ov.merged, path)
+                    # like BuildKit: the directories WORKDIR creates belong to the current USER
+                    user = st.cfg.get("User") or ""
+                    uid, gid, _home = lookup_user(ov.merged, user) if user else (0, 0, "/")
+                    mkdir_p(ov.merged, path, uid, gid)
             self._commit_layer(st, key, f"WORKDIR {path}", base)
 
     # ------------------------------------------------------------------ COPY / ADD
@@ -651,7 +665,7 @@ class Builder:
                 return
             with mounted_overlay(st.image.layer_dirs() if st.image else [], base / "dst") as ov:
                 rootfs = ov.merged
-                owner = resolve_owner(rootfs, chown)
+                owner = resolve_owner(rootfs, chown, keep=src_image is not None)
                 for src in resolved:
                     self._copy_one(tree, src, rootfs, dest, owner, chmod, ins.is_add and src_image is None)
                 for u, f in downloads:
@@ -731,12 +745,21 @@ def _heredoc_script(ins: RunCmd) -> str:
     return script + "\n"
 
 
-def _expand_vars(text: str, env: dict[str, str]) -> str:
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(2)
-        return env.get(name, "")
+_HEREDOC_VAR_RE = re.compile(r"\\([$`\\])|\$([A-Za-z_][A-Za-z0-9_]*)|\$\{((?:[^{}]|\{[^{}]*\})*)\}")
 
-    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)", sub, text)
+
+def _expand_vars(text: str, env: dict[str, str]) -> str:
+    """A COPY/ADD here-document with an unquoted delimiter: `$V` and every `${V...}` form are
+    expanded as in other instructions; `\\$`, `\\\\` and `\\`` are literal (a shell
+    here-document's rules); quotes are just text."""
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1):
+            return m.group(1)
+        if m.group(2):
+            return env.get(m.group(2), "")
+        return Lexer().process_word(m.group(0), env)
+
+    return _HEREDOC_VAR_RE.sub(sub, text)
 
 
 def _parse_ports(spec: str) -> list[str]:

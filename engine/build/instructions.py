@@ -449,10 +449,23 @@ def parse(text: str, filename: str = "Dockerfile") -> Dockerfile:
 
 
 def check(df: Dockerfile, target: str | None = None) -> None:
-    """What `--check` adds to parsing: stage references that cannot work."""
+    """What `--check` adds to parsing: stage references that cannot work, and EXPOSE ports and
+    STOPSIGNAL signals that are wrong as written (values with variables are checked when built)."""
+    from engine.build.executor import _check_signal, _parse_ports
+
     for st in df.stages:
         # `FROM x AS x` names the image x (a stage is only visible to the stages after it)
         for ins in st.commands:
+            try:
+                if isinstance(ins, ExposeCmd):
+                    for p in ins.ports:
+                        if "$" not in p:
+                            _parse_ports(p)
+                elif isinstance(ins, StopsignalCmd) and "$" not in ins.signal:
+                    _check_signal(ins.signal)
+            except ValueError as e:
+                raise DockerfileError(str(e), line=ins.line, instruction=ins.keyword.lower(),
+                                      filename=df.filename) from None
             if isinstance(ins, CopyCmd) and ins.from_ and "$" not in ins.from_:
                 ref = ins.from_
                 if ref.isdigit():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,7 +53,9 @@ def run(verb: str, argv: list[str], g: Globals) -> int:
             text = df_path.read_text()
         except FileNotFoundError:
             raise InvalidArgument(f"Dockerfile {str(df_path)!r} not found", field="file") from None
-    build_args = _kv(a.build_arg, "--build-arg")
+    # `--build-arg NAME` without a value takes NAME from this environment, like docker's CLI
+    # (left unset when the environment has no NAME either)
+    build_args = {k: (os.environ.get(k) if v is None else v) for k, v in _kv(a.build_arg, "--build-arg").items()}
     labels = {k: v or "" for k, v in _kv(a.label, "--label").items()}
 
     if a.check:

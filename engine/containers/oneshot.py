@@ -24,7 +24,9 @@ _MOUNT_POINTS = ["proc", "dev", "sys", "etc", "etc/hosts", "etc/resolv.conf", "e
 
 
 def run_step(ctx: Context, *, lower_dirs: list[Path], upper_dir: Path, args: list[str], env: list[str], cwd: str,
-             user: str, network_mode: str, shell_out: IO[str] | None = None) -> int:
+             user: str, network_mode: str, shell_out: IO[str] | None = None,
+             extra_hosts: list[tuple[str, str]] | None = None) -> int:
+    """`extra_hosts`: (name, ip) lines added to the step's /etc/hosts (`build --add-host`)."""
     if not args:
         raise InvalidArgument("RUN: no command given", field="Cmd")
     if network_mode in ("", "default"):
@@ -37,7 +39,8 @@ def run_step(ctx: Context, *, lower_dirs: list[Path], upper_dir: Path, args: lis
         "Id": sid, "Name": "/" + sid, "Path": args[0], "Args": args[1:],
         "Config": {"Hostname": "buildkitsandbox", "Domainname": "", "Env": list(env), "WorkingDir": cwd or "/",
                    "Tty": False, "ExposedPorts": None},
-        "HostConfig": {"NetworkMode": network_mode, "PortBindings": {}, "PublishAllPorts": False},
+        "HostConfig": {"NetworkMode": network_mode, "PortBindings": {}, "PublishAllPorts": False,
+                       "ExtraHosts": [f"{name}:{ip}" for name, ip in extra_hosts or []]},
         "NetworkingConfig": {"EndpointsConfig": {}},
     }
     netdir = ctx.containers_dir / sid
@@ -61,6 +64,9 @@ def run_step(ctx: Context, *, lower_dirs: list[Path], upper_dir: Path, args: lis
             netns: str | None = None
             settings: dict[str, Any] = {}
             shutil.copyfile("/etc/hosts", netdir / "hosts")
+            if extra_hosts:
+                with open(netdir / "hosts", "a") as f:
+                    f.write("".join(f"{ip}\t{name}\n" for name, ip in extra_hosts))
             shutil.copyfile("/etc/resolv.conf", netdir / "resolv.conf")
         else:
             settings = deps.network_setup(ctx, rec)

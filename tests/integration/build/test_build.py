@@ -117,7 +117,7 @@ CMD ["cat /app/copy.txt"]
 def test_multistage_copy_from_and_target(berth_host, busybox_image, tmp_path: Path) -> None:
     df = f"""FROM {busybox_image} AS builder
 ENV FROM_BUILDER=1
-RUN mkdir /out && echo built > /out/artifact && chmod 640 /out/artifact
+RUN mkdir /out && echo built > /out/artifact && chmod 640 /out/artifact && chown 1000:1001 /out/artifact
 FROM {busybox_image} AS unused
 RUN echo this stage must not run && false
 FROM builder AS child
@@ -138,6 +138,8 @@ COPY --from={busybox_image} /etc/passwd /passwd
     p = img.layer_dirs()[1] / "out2" / "artifact"
     st = os.stat(p)
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (7, 8, 0o640)
+    st = os.stat(img.layer_dirs()[2] / "artifact")  # without --chown the owner in the stage is kept
+    assert (st.st_uid, st.st_gid) == (1000, 1001)
     # --target builds only up to that stage
     _build(berth_host, ctx, "--target", "builder", "-t", "onlybuilder")
     assert _read(_image(berth_host, "onlybuilder"), "/out/artifact") == b"built\n"
@@ -159,15 +161,20 @@ WORKDIR $DIR
 COPY f ${{DIR}}/sub/
 ENV UNSET_DEFAULT=${{NOPE:-fallback}} KEEP=$DIR
 RUN echo "proxy=$HTTP_PROXY" > /proxy
+ARG FROMENV NOTINENV
+RUN echo "[$FROMENV][${{NOTINENV-unset}}]" > /r3
 CMD ["echo", "$DIR"]
 """
     ctx = _ctx(tmp_path, df, {"f": "x"})
-    out = _build(berth_host, ctx, "-t", "args", "--build-arg", "LOCAL=cli", "--build-arg", "UNUSED=1",
-                 "--build-arg", "HTTP_PROXY=http://proxy.example:3128")
+    # `--build-arg NAME` without a value takes NAME from the caller's environment (docker's CLI)
+    out = berth_host.run("build", "-t", "args", "--build-arg", "LOCAL=cli", "--build-arg", "UNUSED=1",
+                         "--build-arg", "HTTP_PROXY=http://proxy.example:3128", "--build-arg", "FROMENV",
+                         "--build-arg", "NOTINENV", str(ctx), env={"FROMENV": "env-value"})
     assert "[Warning] One or more build-args ['UNUSED'] were not consumed" in out.stdout
     img = _image(berth_host, "args")
     assert _read(img, "/r1") == b"global-not-visible:[]\n"
     assert _read(img, "/r2") == b"global-default cli from-env\n"
+    assert _read(img, "/r3") == b"[env-value][unset]\n"
     assert _read(img, "/srv/cli/sub/f") == b"x"
     env = img.config["config"]["Env"]
     assert "DIR=/srv/cli" in env and "UNSET_DEFAULT=fallback" in env and "KEEP=/srv/cli" in env
@@ -180,6 +187,62 @@ CMD ["echo", "$DIR"]
     # a build arg is part of the RUN cache key
     again = _build(berth_host, ctx, "--build-arg", "LOCAL=other")
     assert "run" in _steps(again.stdout)
+
+
+def test_which_instructions_expand_variables(berth_host, busybox_image, tmp_path: Path) -> None:
+    """Docker's list: ENV, LABEL, EXPOSE, USER, STOPSIGNAL, VOLUME, WORKDIR, ADD/COPY and ARG
+    expand; RUN, CMD, ENTRYPOINT, HEALTHCHECK and ONBUILD keep `$` for later."""
+    df = f"""FROM {busybox_image}
+ARG PORT=8080 SIG=SIGUSR1 U=1000 VOL=/v LBL=val
+ENV E=env-val
+EXPOSE $PORT ${{PORT:+9090}}/udp
+LABEL l1=$LBL l2="${{UNSET:-dflt}}" l3=\\$LBL l4='$LBL' l5="${{E}} x"
+USER ${{U}}:${{U}}
+STOPSIGNAL $SIG
+VOLUME $VOL ${{VOL}}2
+HEALTHCHECK CMD echo $E
+ENTRYPOINT echo $E
+ONBUILD RUN echo $E
+MAINTAINER $LBL
+"""
+    _build(berth_host, _ctx(tmp_path, df), "-t", "expand")
+    c = _image(berth_host, "expand").config
+    cfg = c["config"]
+    assert cfg["ExposedPorts"] == {"8080/tcp": {}, "9090/udp": {}}
+    assert cfg["Labels"] == {"l1": "val", "l2": "dflt", "l3": "$LBL", "l4": "$LBL", "l5": "env-val x"}
+    assert cfg["User"] == "1000:1000" and cfg["StopSignal"] == "SIGUSR1"
+    assert cfg["Volumes"] == {"/v": {}, "/v2": {}}
+    assert cfg["Healthcheck"]["Test"] == ["CMD-SHELL", "echo $E"]
+    assert cfg["Entrypoint"] == ["/bin/sh", "-c", "echo $E"]
+    assert cfg["OnBuild"] == ["RUN echo $E"]
+    assert c["author"] == "$LBL"  # MAINTAINER is not expanded either
+
+
+def test_copy_destination_semantics(berth_host, busybox_image, tmp_path: Path) -> None:
+    df = f"""FROM {busybox_image}
+COPY a.txt /etc
+COPY a.txt /renamed
+COPY --chmod=751 *.txt /globbed/
+COPY dir /dircontents
+COPY dir/ /dircontents2/
+COPY dir /etc/
+"""
+    ctx = _ctx(tmp_path, df, {"a.txt": "a", "b.txt": "b", "dir/sub/f": "f"})
+    _build(berth_host, ctx, "-t", "dest")
+    img = _image(berth_host, "dest")
+    assert _read(img, "/etc/a.txt") == b"a"  # an existing directory without a trailing slash
+    assert _read(img, "/renamed") == b"a"
+    assert _read(img, "/globbed/a.txt") == b"a" and _read(img, "/globbed/b.txt") == b"b"
+    assert stat.S_IMODE(os.stat(img.layer_dirs()[3] / "globbed" / "b.txt").st_mode) == 0o751
+    for d in ("/dircontents", "/dircontents2", "/etc"):  # a directory's contents, not the directory
+        assert _read(img, d + "/sub/f") == b"f", d
+    assert _read(img, "/dircontents/dir/sub/f") is None
+    (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY *.txt /notadir\n")
+    bad = _build(berth_host, ctx, check=False)
+    assert bad.returncode != 0 and "Dockerfile:2: COPY" in bad.stderr and "end with a /" in bad.stderr
+    (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY dir /etc/passwd/sub/\n")
+    bad = _build(berth_host, ctx, check=False)
+    assert bad.returncode == 1 and "Dockerfile:2: COPY" in bad.stderr and "not a directory" in bad.stderr
 
 
 def test_onbuild_triggers_run_in_child(berth_host, busybox_image, tmp_path: Path) -> None:
@@ -206,7 +269,7 @@ WORKDIR /work/dir
 RUN pwd > /tmp/pwd-root && id -u >> /tmp/pwd-root
 USER app:appextra
 WORKDIR sub
-RUN pwd > /tmp/pwd-app; id -u >> /tmp/pwd-app; id -g >> /tmp/pwd-app
+RUN pwd > /tmp/pwd-app; id -u >> /tmp/pwd-app; id -g >> /tmp/pwd-app; touch made-by-app
 USER 0
 SHELL ["/bin/sh", "-e", "-c"]
 RUN echo "$0" > /tmp/shell
@@ -217,9 +280,33 @@ RUN --network=none grep -c : /proc/net/dev > /tmp/netdevs
     img = _image(berth_host, "uw")
     assert _read(img, "/tmp/pwd-root") == b"/work/dir\n0\n"
     assert _read(img, "/tmp/pwd-app") == b"/work/dir/sub\n1000\n1001\n"
+    # a WORKDIR created under USER belongs to that user (BuildKit), so the user can write there
+    assert _read(img, "/work/dir/sub/made-by-app") == b""
+    sub = next(d / "work/dir/sub" for d in img.layer_dirs() if (d / "work/dir/sub").is_dir())
+    assert (os.stat(sub).st_uid, os.stat(sub).st_gid) == (1000, 1001)
+    assert os.stat(next(d / "work/dir" for d in img.layer_dirs()[::-1] if (d / "work/dir").is_dir())).st_uid == 0
     assert _read(img, "/tmp/shell") == b"/bin/sh\n"
     assert _read(img, "/tmp/netdevs") == b"1\n"  # --network=none: only lo
     assert img.config["config"]["Shell"] == ["/bin/sh", "-e", "-c"]
+
+
+def test_network_flag_selects_run_network(berth_host, busybox_image, tmp_path: Path) -> None:
+    """`berth build --network none|host|bridge`: RUN steps get that network (default: bridge)."""
+    ctx = _ctx(tmp_path, f"FROM {busybox_image}\nRUN readlink /proc/self/ns/net > /ns && "
+                         "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort > /devs\n")
+    host_ns = os.readlink("/proc/self/ns/net").encode() + b"\n"
+    seen = {}
+    for mode in ("none", "host", "bridge", None):
+        out = _build(berth_host, ctx, "-t", f"net-{mode or 'default'}", *(("--network", mode) if mode else ()))
+        assert _steps(out.stdout)[1] == ("cache" if mode is None else "run")  # no --network = bridge
+        img = _image(berth_host, f"net-{mode or 'default'}")
+        seen[mode] = (_read(img, "/ns"), _read(img, "/devs"))
+    assert seen["none"][1] == b"lo\n" and seen["none"][0] != host_ns
+    assert seen["host"][0] == host_ns
+    assert seen["bridge"][1] == b"eth0\nlo\n" and seen["bridge"][0] != host_ns
+    assert seen[None][1] == b"eth0\nlo\n"  # no --network: a bridge, like docker build
+    bad = _build(berth_host, ctx, "--network", "nope", check=False)
+    assert bad.returncode == 2 and "--network='nope'" in bad.stderr
 
 
 def _tgz(files: dict[str, bytes]) -> bytes:
@@ -262,6 +349,11 @@ def test_dockerignore_exclusions_and_exceptions(berth_host, busybox_image, tmp_p
     assert _read(img, "/ctx/docs/keep.md") == b"d"
     for gone in ("/ctx/a.log", "/ctx/secret/key", "/ctx/src/deep/x.tmp", "/ctx/docs/drop.md"):
         assert _read(img, gone) is None, gone
+    # changing an excluded file does not invalidate `COPY .`; changing an included one does
+    (ctx / "secret" / "key").write_text("changed")
+    assert _steps(_build(berth_host, ctx).stdout)[1:] == ["cache"]
+    (ctx / "important.log").write_text("changed")
+    assert _steps(_build(berth_host, ctx).stdout)[1:] == ["run"]
     # an excluded file cannot be named directly either
     (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY a.log /\n")
     bad = _build(berth_host, ctx, check=False)
@@ -310,6 +402,16 @@ def test_failures_name_the_line(berth_host, busybox_image, tmp_path: Path) -> No
     (ctx / "Dockerfile").write_text(f"FROM {busybox_image}\nUSER nosuchuser\nRUN true\n")
     bad = _build(berth_host, ctx, check=False)
     assert bad.returncode != 0 and "Dockerfile:3: RUN" in bad.stderr and "nosuchuser" in bad.stderr
+    # --platform: only the host's can be built (no emulation); FROM --platform likewise
+    bad = _build(berth_host, ctx, "--platform", "linux/s390x", check=False)
+    assert bad.returncode == 2 and "--platform='linux/s390x'" in bad.stderr
+    (ctx / "Dockerfile").write_text(f"FROM --platform=linux/s390x {busybox_image}\nRUN true\n")
+    bad = _build(berth_host, ctx, check=False)
+    assert bad.returncode == 2 and "Dockerfile:1: FROM: --platform=linux/s390x" in bad.stderr
+    (ctx / "Dockerfile").write_text(f"FROM --platform=$BUILDPLATFORM {busybox_image}\nARG TARGETOS\n"
+                                    "RUN echo $TARGETOS > /os\n")
+    _build(berth_host, ctx, "--platform", "linux", "-t", "plat")
+    assert _read(_image(berth_host, "plat"), "/os") == b"linux\n"
     leftovers = list((berth_host.root / "builds" / "tmp").iterdir())
     assert leftovers == []
     with open("/proc/self/mountinfo") as f:
@@ -320,9 +422,9 @@ def test_check_only_parses(berth_host, tmp_path: Path) -> None:
     ctx = _ctx(tmp_path, "FROM x AS a\nRUN true\nCOPY --from=b /x /y\nFROM y AS b\n")
     bad = berth_host.run("build", "--check", str(ctx), check=False)
     assert bad.returncode == 2 and "Dockerfile:3: COPY" in bad.stderr
-    (ctx / "Dockerfile").write_text("FROM x\nRUN --network=none true\nHEALTHCHECK NONE\n")
+    (ctx / "Dockerfile").write_text("FROM x\nRUN --network=none echo a \\\n\n  b\nHEALTHCHECK NONE\n")
     ok = berth_host.run("build", "--check", str(ctx))
-    assert "OK" in ok.stdout
+    assert "OK" in ok.stdout and "line 2: empty continuation line" in ok.stderr
     assert not (berth_host.root / "oci").exists()  # nothing was built or pulled
 
 
@@ -447,12 +549,14 @@ def test_api_build_for_apply(berth_host, busybox_image, tmp_path: Path) -> None:
     from engine.context import Context
 
     ctx = Context(root=berth_host.root, runroot=berth_host.runroot, config_path=berth_host.config)
-    d = _ctx(tmp_path, f"FROM {busybox_image}\nARG V\nRUN grep myhost /etc/hosts > /hosts && echo $V > /v\n")
+    d = _ctx(tmp_path, f"FROM {busybox_image}\nARG V\nRUN grep myhost /etc/hosts > /hosts && echo $V > /v && "
+                       "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort > /devs\n")
     image_id = api.build(ctx, context=str(d), tags=["apply/built:1"], build_args={"V": "7"},
                          extra_hosts={"myhost": "10.1.2.3"}, shm_size=None, cache_from=None)
     img = _image(berth_host, "apply/built:1")
     assert img.id == image_id
     assert _read(img, "/hosts") == b"10.1.2.3\tmyhost\n" and _read(img, "/v") == b"7\n"
+    assert _read(img, "/devs") == b"eth0\nlo\n"  # extra hosts on the same bridge path as berth run
     assert api.build(ctx, str(d), tags=["apply/built:1"], build_args={"V": "7"}) == image_id  # cached
     with pytest.raises(Exception, match="not a directory"):
         api.build(ctx, context=str(d / "missing"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.build.copier import CopyError, SourceTree, archive_kind, hash_sources
+from engine.build.copier import CopyError, SourceTree, archive_kind, copy_tree, hash_sources, resolve_owner
 from engine.build.dockerignore import Matcher, read_patterns
 from engine.build.fsutil import scoped_resolve
 
@@ -80,6 +80,44 @@ def test_content_digest_tracks_content_and_mode_not_mtime(ctx: Path) -> None:
     assert d1 != d0
     (ctx / "a.txt").write_text("changed")
     assert digest() != d1
+
+
+@pytest.mark.requires("root")
+def test_content_digest_tracks_owner(ctx: Path) -> None:
+    t = tree(ctx)
+    src = t.resolve("dir", "COPY")
+    d0 = hash_sources(t, src)
+    os.chown(ctx / "dir" / "x.c", 1234, 5678)
+    assert hash_sources(t, src) != d0
+
+
+@pytest.mark.requires("root")
+def test_copy_from_another_root_keeps_owners_unless_chown(tmp_path: Path) -> None:
+    """COPY --from=stage without --chown keeps each file's owner there (Docker); context
+    files, and anything with --chown, get the given owner (root by default)."""
+    src_root = tmp_path / "stage"
+    (src_root / "home/app").mkdir(parents=True)
+    (src_root / "home/app/f").write_text("f")
+    os.chown(src_root / "home/app", 1000, 1001)
+    os.chown(src_root / "home/app/f", 1000, 1001)
+    (src_root / "etc").mkdir()
+    (src_root / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\nweb:x:33:34::/:/bin/sh\n")
+    t = SourceTree(src_root, None, is_context=False)
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    (dst / "etc").mkdir()
+    (dst / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\nweb:x:33:34::/:/bin/sh\n")
+
+    def owner(p: Path) -> tuple[int, int]:
+        st = os.lstat(p)
+        return st.st_uid, st.st_gid
+
+    copy_tree(t, t.resolve("/home/app", "COPY")[0], dst, "/kept", resolve_owner(dst, None, keep=True), None)
+    assert owner(dst / "kept/f") == (1000, 1001)
+    copy_tree(t, t.resolve("/home/app", "COPY")[0], dst, "/chowned", resolve_owner(dst, "web", keep=True), None)
+    assert owner(dst / "chowned/f") == (33, 33)
+    copy_tree(t, t.resolve("/home/app", "COPY")[0], dst, "/rooted", resolve_owner(dst, None), None)
+    assert owner(dst / "rooted/f") == (0, 0)
 
 
 def test_archive_detection(tmp_path: Path) -> None:

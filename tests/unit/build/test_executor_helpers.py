@@ -47,3 +47,8 @@ def test_heredoc_scripts() -> None:
 
 def test_expand_vars_in_copy_heredoc() -> None:
     assert _expand_vars("a=$A b=${B} c=$C $", {"A": "1", "B": "2"}) == "a=1 b=2 c= $"
+    env = {"A": "1", "E": ""}
+    assert _expand_vars("${U:-dflt} ${E:-e} ${A:+set} ${A+x}${U+y} ${P:-${A}0}", env) == "dflt e set x 10"
+    assert _expand_vars("\\$A \\\\$A '$A' \"$A\" \\n", env) == "$A \\1 '1' \"1\" \\n"
+    with pytest.raises(ValueError, match="U: must be set"):
+        _expand_vars("${U:?must be set}", env)
