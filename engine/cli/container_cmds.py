@@ -196,8 +196,10 @@ def _network_flag(s: str) -> tuple[str, dict[str, Any]]:
 
 
 def _mount_flag(s: str) -> dict[str, Any]:
+    import csv
+
     m: dict[str, Any] = {"Type": "volume"}
-    for part in s.split(","):
+    for part in next(csv.reader([s])):  # docker reads --mount as CSV: "volume-opt=o=a,b" may be quoted
         k, sep, v = part.partition("=")
         k = k.strip().lower()
         if k == "type":
@@ -212,6 +214,17 @@ def _mount_flag(s: str) -> dict[str, Any]:
             m.setdefault("BindOptions", {})["Propagation"] = v
         elif k == "volume-nocopy":
             m.setdefault("VolumeOptions", {})["NoCopy"] = v in ("", "1", "true")
+        elif k == "volume-driver":
+            m.setdefault("VolumeOptions", {}).setdefault("DriverConfig", {})["Name"] = v
+        elif k in ("volume-opt", "volume-label"):
+            ok, eq, ov = v.partition("=")
+            if not ok or not eq:
+                raise InvalidArgument(f"mount: invalid {k} {v!r} in {s!r} (expected key=value)", field="mount")
+            vo = m.setdefault("VolumeOptions", {})
+            if k == "volume-label":
+                vo.setdefault("Labels", {})[ok] = ov
+            else:
+                vo.setdefault("DriverConfig", {}).setdefault("Options", {})[ok] = ov
         elif k == "tmpfs-size":
             from engine.containers.units import size
 

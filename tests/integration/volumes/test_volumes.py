@@ -153,3 +153,23 @@ def test_mount_forms_readonly_and_tmpfs(berth_host, busybox_image, tmp_path):
     assert lines[4].startswith("tmpfs /t tmpfs") and "size=1024k" in lines[4]
     assert not (tmp_path / "x").exists()
     assert os.listdir(h.json("volume", "inspect", "mv")[0]["Mountpoint"]) == []
+
+
+def test_mount_volume_opt_creates_an_option_volume(berth_host, busybox_image):
+    h = berth_host
+    p = h.run("run", "--rm", "--mount", "type=volume,src=bad,dst=/t,volume-opt=colour=red", busybox_image, "true",
+              check=False)
+    assert p.returncode == 2 and "colour" in p.stderr
+    assert h.run("volume", "ls", "-q").stdout.split() == []
+    out = h.run("run", "--rm", "--mount", 'type=volume,src=ov,dst=/t,volume-opt=type=tmpfs,volume-opt=device=tmpfs,'
+                '"volume-opt=o=size=2m,mode=0700",volume-label=team=db', busybox_image,
+                "sh", "-c", "grep ' /t ' /proc/mounts").stdout
+    assert out.startswith("tmpfs /t tmpfs") and "size=2048k" in out and "mode=700" in out
+    vol = h.json("volume", "inspect", "ov")[0]
+    assert vol["Options"] == {"type": "tmpfs", "device": "tmpfs", "o": "size=2m,mode=0700"}
+    assert vol["Labels"] == {"team": "db"}
+    # the same volume asked for with other options is refused, naming them
+    p = h.run("run", "--rm", "--mount", "type=volume,src=ov,dst=/t,volume-opt=type=tmpfs,volume-opt=device=none",
+              busybox_image, "true", check=False)
+    assert p.returncode != 0 and "ov" in p.stderr and "different options" in p.stderr
+    assert h.run("ps", "-aq").stdout.split() == []

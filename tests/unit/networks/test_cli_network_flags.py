@@ -54,3 +54,15 @@ def test_publish_ranges_as_docker():
     for bad in ("8000:80-81", "8000-8002:80-81"):
         with pytest.raises(InvalidArgument, match="ranges"):
             parse_ports([bad])
+
+
+def test_mount_volume_opt_and_label_as_docker_csv():
+    from engine.cli.container_cmds import _mount_flag
+
+    m = _mount_flag('type=volume,src=v,dst=/d,volume-driver=local,volume-opt=type=tmpfs,'
+                    '"volume-opt=o=size=2m,mode=700",volume-label=team=db')
+    assert m["VolumeOptions"] == {"DriverConfig": {"Name": "local", "Options": {"type": "tmpfs",
+                                                                                  "o": "size=2m,mode=700"}},
+                                  "Labels": {"team": "db"}}
+    with pytest.raises(InvalidArgument, match="volume-opt"):
+        _mount_flag("type=volume,dst=/d,volume-opt=novalue")
