@@ -125,3 +125,16 @@ def test_run_on_several_networks(berth_host, busybox_image):
     routes = h.run("exec", "both", "ip", "route").stdout
     assert [ln for ln in routes.splitlines() if ln.startswith("default")] == [
         ln for ln in routes.splitlines() if ln.startswith("default via 10.206.1.1")] != []
+
+
+def test_publish_all_takes_the_images_exposed_ports(berth_host, busybox_rootfs):
+    from tests.fixtures.images import import_into
+
+    h = berth_host
+    img = import_into(h, busybox_rootfs, "berth-test/exposing:latest", ['CMD ["sh"]', "EXPOSE 80 9000/udp"])
+    cid = h.run("run", "-d", "--name", "exp", "-P", img, "httpd", "-f", "-p", "80", "-h", "/etc").stdout.strip()
+    ports = h.json("inspect", "exp")[0]["NetworkSettings"]["Ports"]
+    assert sorted(ports) == ["80/tcp", "9000/udp"] and all(ports[k] for k in ports)
+    tcp = int(ports["80/tcp"][0]["HostPort"])
+    assert h.run("port", "exp", "80").stdout.strip() == f"0.0.0.0:{tcp}"
+    _get(tcp, cid[:12])
