@@ -138,3 +138,18 @@ def test_publish_all_takes_the_images_exposed_ports(berth_host, busybox_rootfs):
     tcp = int(ports["80/tcp"][0]["HostPort"])
     assert h.run("port", "exp", "80").stdout.strip() == f"0.0.0.0:{tcp}"
     _get(tcp, cid[:12])
+
+
+def test_ip_range_and_gateway_are_used(berth_host, busybox_image):
+    h = berth_host
+    h.run("network", "create", "--subnet", "10.207.0.0/24", "--gateway", "10.207.0.254",
+          "--ip-range", "10.207.0.128/26", "ranged")
+    out = h.run("run", "--rm", "--network", "ranged", busybox_image, "sh", "-c",
+                "ip -o -4 addr show eth0; ip route").stdout
+    assert " 10.207.0.128/24 " in out and "default via 10.207.0.254 " in out
+    # a static address outside the range but inside the subnet is allowed, as in docker
+    out = h.run("run", "--rm", "--network", "ranged", "--ip", "10.207.0.9", busybox_image,
+                "ip", "-o", "-4", "addr", "show", "eth0").stdout
+    assert " 10.207.0.9/24 " in out
+    br = h.json("network", "inspect", "ranged")[0]["Id"][:12]
+    assert sh("ip", "-o", "-4", "addr", "show", "dev", f"br-{br}", check=False).stdout == ""  # gone when idle
