@@ -39,7 +39,7 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--mount", action="append", default=[])
     a("--tmpfs", action="append", default=[])
     a("--volumes-from", action="append", default=[])
-    a("--network", "--net", dest="network")
+    a("--network", "--net", dest="network", action="append", default=[])
     a("--network-alias", action="append", default=[])
     a("--ip")
     a("--mac-address")
@@ -159,7 +159,7 @@ def parse_ports(specs: list[str]) -> tuple[dict[str, Any], dict[str, list[dict[s
         cports, hports = rng(cont), rng(host)
         if not cports:
             raise InvalidArgument(f"publish: no container port in {s!r}", field="publish")
-        if hports and len(hports) != len(cports) and len(hports) != 1:
+        if hports and len(hports) != len(cports) and len(cports) != 1:  # host range for one port: any of it
             raise InvalidArgument(f"publish: port ranges don't match in {s!r}", field="publish")
         for i, cp in enumerate(cports):
             key = f"{cp}/{proto}"
@@ -169,9 +169,37 @@ def parse_ports(specs: list[str]) -> tuple[dict[str, Any], dict[str, list[dict[s
     return exposed, bindings
 
 
-def _mount_flag(s: str) -> dict[str, Any]:
-    m: dict[str, Any] = {"Type": "volume"}
+def _network_flag(s: str) -> tuple[str, dict[str, Any]]:
+    """`--network NAME` or docker's `--network name=NAME,alias=A,ip=IP,mac-address=MAC` -> (name, endpoint)."""
+    if "=" not in s:
+        return s, {}
+    name, ep = "", {}  # type: str, dict[str, Any]
     for part in s.split(","):
+        k, sep, v = part.partition("=")
+        k = k.strip().lower()
+        if not sep or not v:
+            raise InvalidArgument(f"network: invalid field {part!r} in {s!r} (expected key=value)", field="network")
+        if k == "name":
+            name = v
+        elif k == "alias":
+            ep.setdefault("Aliases", []).append(v)
+        elif k == "ip":
+            ep["IPAMConfig"] = {"IPv4Address": v}
+        elif k == "mac-address":
+            ep["MacAddress"] = v
+        else:
+            raise InvalidArgument(f"network: unsupported key {k!r} in {s!r} (name, alias, ip, mac-address)",
+                                  field="network")
+    if not name:
+        raise InvalidArgument(f"network: no name= in {s!r}", field="network")
+    return name, ep
+
+
+def _mount_flag(s: str) -> dict[str, Any]:
+    import csv
+
+    m: dict[str, Any] = {"Type": "volume"}
+    for part in next(csv.reader([s])):  # docker reads --mount as CSV: "volume-opt=o=a,b" may be quoted
         k, sep, v = part.partition("=")
         k = k.strip().lower()
         if k == "type":
@@ -186,6 +214,17 @@ def _mount_flag(s: str) -> dict[str, Any]:
             m.setdefault("BindOptions", {})["Propagation"] = v
         elif k == "volume-nocopy":
             m.setdefault("VolumeOptions", {})["NoCopy"] = v in ("", "1", "true")
+        elif k == "volume-driver":
+            m.setdefault("VolumeOptions", {}).setdefault("DriverConfig", {})["Name"] = v
+        elif k in ("volume-opt", "volume-label"):
+            ok, eq, ov = v.partition("=")
+            if not ok or not eq:
+                raise InvalidArgument(f"mount: invalid {k} {v!r} in {s!r} (expected key=value)", field="mount")
+            vo = m.setdefault("VolumeOptions", {})
+            if k == "volume-label":
+                vo.setdefault("Labels", {})[ok] = ov
+            else:
+                vo.setdefault("DriverConfig", {}).setdefault("Options", {})[ok] = ov
         elif k == "tmpfs-size":
             from engine.containers.units import size
 
@@ -238,18 +277,26 @@ def body_from_args(a: argparse.Namespace) -> dict[str, Any]:
         hc["VolumesFrom"] = list(a.volumes_from)
     if a.tmpfs:
         hc["Tmpfs"] = {t.split(":", 1)[0]: (t.split(":", 1)[1] if ":" in t else "") for t in a.tmpfs}
-    if a.network:
-        hc["NetworkMode"] = a.network
-    if a.network_alias or a.ip or a.mac_address:
-        net = a.network or "bridge"
-        ep: dict[str, Any] = {}
-        if a.network_alias:
-            ep["Aliases"] = list(a.network_alias)
-        if a.ip:
-            ep["IPAMConfig"] = {"IPv4Address": a.ip}
-        if a.mac_address:
-            ep["MacAddress"] = a.mac_address
-        body["NetworkingConfig"] = {"EndpointsConfig": {net: ep}}
+    nets = [_network_flag(x) for x in a.network]
+    if nets:
+        hc["NetworkMode"] = nets[0][0]
+    ecfg: dict[str, dict[str, Any]] = {}
+    if not nets and (a.network_alias or a.ip or a.mac_address):
+        nets = [("bridge", {})]
+    for i, (name, ep) in enumerate(nets):
+        if name in ecfg:
+            raise InvalidArgument(f"network: {name!r} given more than once", field="network")
+        if i == 0:  # the single-network flags apply to the first network, as in docker
+            if a.network_alias:
+                ep["Aliases"] = [*ep.get("Aliases", []), *a.network_alias]
+            if a.ip:
+                ep["IPAMConfig"] = {"IPv4Address": a.ip}
+            if a.mac_address:
+                ep["MacAddress"] = a.mac_address
+        if ep or len(nets) > 1:
+            ecfg[name] = ep
+    if ecfg:
+        body["NetworkingConfig"] = {"EndpointsConfig": ecfg}
     for k, v in (("Dns", a.dns), ("DnsSearch", a.dns_search), ("DnsOptions", a.dns_option),
                  ("ExtraHosts", a.add_host), ("CapAdd", a.cap_add), ("CapDrop", a.cap_drop),
                  ("SecurityOpt", a.security_opt), ("GroupAdd", a.group_add)):

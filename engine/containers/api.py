@@ -114,7 +114,8 @@ def create(ctx: Context, name: str | None, body: dict[str, Any], warnings: list[
             if m["Type"] == "bind" and m.pop("_create", False):
                 os.makedirs(m["Source"], exist_ok=True)
             if m["Type"] == "volume":
-                vname, path = deps.volume_acquire(ctx, m["Name"], cid, None, bool(m.get("_nocopy")))
+                vname, path = deps.volume_acquire(ctx, m["Name"], cid, None, bool(m.get("_nocopy")),
+                                                  m.get("_opts"), m.get("_labels"))
                 acquired.append(vname)
                 m["Name"], m["Source"] = vname, path
         rec["Mounts"] = mounts

@@ -207,9 +207,23 @@ def parse_mount(m: dict[str, Any]) -> dict[str, Any]:
         name = m.get("Source") or None
         if name and not VOLUME_NAME_RE.match(name):
             raise InvalidArgument(f"Mounts: invalid volume name {name!r}", field="Mounts")
-        return {"Type": "volume", "Name": name, "Source": "", "Destination": os.path.normpath(target),
-                "Driver": "local", "Mode": "z", "RW": rw, "Propagation": "",
-                "_nocopy": bool((m.get("VolumeOptions") or {}).get("NoCopy"))}
+        vo = m.get("VolumeOptions") or {}
+        dc = vo.get("DriverConfig") or {}
+        if (dc.get("Name") or "local") != "local":
+            raise InvalidArgument(f"Mounts: invalid volume driver {dc.get('Name')!r}: only 'local' exists",
+                                  field="Mounts")
+        vopts = {str(k): str(v) for k, v in (dc.get("Options") or {}).items()}
+        bad = sorted(set(vopts) - {"type", "o", "device"})
+        if bad:
+            raise InvalidArgument(f"Mounts: invalid volume option {bad[0]!r}: the local driver knows type, o, device",
+                                  field="Mounts")
+        out = {"Type": "volume", "Name": name, "Source": "", "Destination": os.path.normpath(target),
+               "Driver": "local", "Mode": "z", "RW": rw, "Propagation": "", "_nocopy": bool(vo.get("NoCopy"))}
+        if vopts:
+            out["_opts"] = vopts
+        if vo.get("Labels"):
+            out["_labels"] = {str(k): str(v) for k, v in vo["Labels"].items()}
+        return out
     if typ == "tmpfs":
         return {"Type": "tmpfs", "Source": "", "Destination": os.path.normpath(target), "Mode": "", "RW": rw,
                 "Propagation": ""}

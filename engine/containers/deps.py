@@ -117,12 +117,15 @@ def _local_setup(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---- volumes
-def volume_acquire(ctx: Context, name: str | None, cid: str, copy_from: Path | None, nocopy: bool
+def volume_acquire(ctx: Context, name: str | None, cid: str, copy_from: Path | None, nocopy: bool,
+                   driver_opts: dict[str, str] | None = None, labels: dict[str, str] | None = None
                    ) -> tuple[str, str]:
+    """`driver_opts`/`labels` (--mount volume-opt/volume-label) apply when the volume is created here."""
     api = _module("engine.volumes.api", "acquire")
     if api is None:
         raise InvalidArgument(f"Mounts: volume {name or '(anonymous)'} needs the volumes area", field="Mounts")
-    n, p = api.acquire(ctx, name, cid, copy_from, nocopy)
+    extra = {k: v for k, v in (("driver_opts", driver_opts), ("labels", labels)) if v}
+    n, p = api.acquire(ctx, name, cid, copy_from, nocopy, **extra)
     return n, str(p)
 
 

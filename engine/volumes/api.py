@@ -197,17 +197,23 @@ def _copy_up(src: Path, dst: Path) -> None:
 
 
 def acquire(ctx: Context, name: str | None, container_id: str, copy_from: Path | None = None,
-            nocopy: bool = False) -> tuple[str, str]:
-    """Create (if needed), mount (if it has options), register the container, copy up."""
+            nocopy: bool = False, driver_opts: dict[str, str] | None = None,
+            labels: dict[str, str] | None = None) -> tuple[str, str]:
+    """Create (if needed, with `driver_opts` and `labels`: `--mount volume-opt=,volume-label=`), mount
+    (if it has options), register the container, copy up. Options differing from an existing
+    volume's are a Conflict."""
     anonymous = not name
     if name:
         check_name(name)
     else:
         name = secrets.token_hex(32)
+    opts = {str(k): str(v) for k, v in (driver_opts or {}).items()}
+    _check_opts(opts)
     with locked(ctx, LOCK):
         rec = _load(ctx, name)
-        if rec is None:
-            rec = _create_locked(ctx, name, "local", {}, {ANON_LABEL: ""} if anonymous else {})
+        if rec is None or opts:
+            rec = _create_locked(ctx, name, "local", opts,
+                                 {**(labels or {}), **({ANON_LABEL: ""} if anonymous else {})})
         data = _data(ctx, name)
         _mount(rec, data)
         (_dir(ctx, name) / "users").mkdir(exist_ok=True)

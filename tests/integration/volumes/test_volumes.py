@@ -106,3 +106,70 @@ def test_option_volume_bind_of_a_directory(berth_host, busybox_image, tmp_path):
     assert out == "from the host\n" and (src / "reply").read_text() == "back\n"
     h.run("volume", "rm", "hostdir")
     assert (src / "hello").exists()  # removing the volume unmounts, never deletes the device's files
+
+
+def test_image_volume_is_anonymous_copied_up_and_removed_with_rm_v(berth_host, busybox_rootfs, tmp_path):
+    h = berth_host
+    tar = tmp_path / "vol.tar"
+    shutil.copy(busybox_rootfs, tar)
+    with tarfile.open(tar, "a") as tf:
+        d = tarfile.TarInfo("vol")
+        d.type, d.mode, d.uid, d.gid = tarfile.DIRTYPE, 0o711, 4321, 8765
+        tf.addfile(d)
+        f = tarfile.TarInfo("vol/seed")
+        f.size, f.mode, f.uid, f.gid = 5, 0o600, 4321, 8765
+        tf.addfile(f, io.BytesIO(b"seed\n"))
+    img = import_into(h, tar, "berth-test/withvol:latest", ['CMD ["sh"]', "VOLUME /vol"])
+    before = set(h.run("volume", "ls", "-q").stdout.split())
+    # --rm removes the anonymous volume it made
+    assert h.run("run", "--rm", img, "cat", "/vol/seed").stdout == "seed\n"
+    assert set(h.run("volume", "ls", "-q").stdout.split()) == before
+    h.run("run", "-d", "--name", "iv", "-v", "kept:/kept", img, "sleep", "300")
+    m = {x["Destination"]: x for x in h.json("inspect", "iv")[0]["Mounts"]}
+    anon = m["/vol"]["Name"]
+    assert m["/vol"]["Type"] == "volume" and len(anon) == 64 and m["/kept"]["Name"] == "kept"
+    st = os.stat(h.json("volume", "inspect", anon)[0]["Mountpoint"] + "/seed")
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (4321, 8765, 0o600)
+    # writes land in the volume, not in the container's layer: a new container does not see them
+    h.run("exec", "iv", "sh", "-c", "echo more > /vol/more")
+    assert h.run("run", "--rm", img, "ls", "/vol").stdout.split() == ["seed"]
+    h.run("rm", "-f", "-v", "iv")
+    left = set(h.run("volume", "ls", "-q").stdout.split())
+    assert anon not in left and "kept" in left
+
+
+def test_mount_forms_readonly_and_tmpfs(berth_host, busybox_image, tmp_path):
+    h = berth_host
+    (tmp_path / "f").write_text("host\n")
+    p = h.run("run", "--rm",
+              "--mount", "type=volume,src=mv,dst=/v,readonly",
+              "--mount", f"type=bind,source={tmp_path},target=/b,readonly",
+              "--mount", "type=tmpfs,destination=/t,tmpfs-size=1048576,tmpfs-mode=1770",
+              busybox_image, "sh", "-c",
+              "cat /b/f; echo x > /v/x || echo v-refused; echo x > /b/x || echo b-refused; "
+              "echo x > /t/x && stat -c %a /t && grep ' /t ' /proc/mounts", check=False)
+    lines = p.stdout.splitlines()
+    assert lines[:4] == ["host", "v-refused", "b-refused", "1770"], p.stdout + p.stderr
+    assert lines[4].startswith("tmpfs /t tmpfs") and "size=1024k" in lines[4]
+    assert not (tmp_path / "x").exists()
+    assert os.listdir(h.json("volume", "inspect", "mv")[0]["Mountpoint"]) == []
+
+
+def test_mount_volume_opt_creates_an_option_volume(berth_host, busybox_image):
+    h = berth_host
+    p = h.run("run", "--rm", "--mount", "type=volume,src=bad,dst=/t,volume-opt=colour=red", busybox_image, "true",
+              check=False)
+    assert p.returncode == 2 and "colour" in p.stderr
+    assert h.run("volume", "ls", "-q").stdout.split() == []
+    out = h.run("run", "--rm", "--mount", 'type=volume,src=ov,dst=/t,volume-opt=type=tmpfs,volume-opt=device=tmpfs,'
+                '"volume-opt=o=size=2m,mode=0700",volume-label=team=db', busybox_image,
+                "sh", "-c", "grep ' /t ' /proc/mounts").stdout
+    assert out.startswith("tmpfs /t tmpfs") and "size=2048k" in out and "mode=700" in out
+    vol = h.json("volume", "inspect", "ov")[0]
+    assert vol["Options"] == {"type": "tmpfs", "device": "tmpfs", "o": "size=2m,mode=0700"}
+    assert vol["Labels"] == {"team": "db"}
+    # the same volume asked for with other options is refused, naming them
+    p = h.run("run", "--rm", "--mount", "type=volume,src=ov,dst=/t,volume-opt=type=tmpfs,volume-opt=device=none",
+              busybox_image, "true", check=False)
+    assert p.returncode != 0 and "ov" in p.stderr and "different options" in p.stderr
+    assert h.run("ps", "-aq").stdout.split() == []
