@@ -382,8 +382,9 @@ def cmd_run(verb: str, argv: list[str], g: Globals) -> int:
     if a.detach:
         try:
             api.start(ctx, cid)
-        except BaseException:
+        except BaseException as e:
             _remove_quietly(g, cid)
+            _run_exit_code(e)
             raise
         for w in api.warnings_of(ctx, cid):
             print(f"WARNING: {w}", file=sys.stderr)
@@ -397,8 +398,9 @@ def cmd_run(verb: str, argv: list[str], g: Globals) -> int:
 
     try:
         _cid, sock = api.start_attached(ctx, cid, do_attach, client_finalizes=a.rm)
-    except BaseException:
+    except BaseException as e:
         _remove_quietly(g, cid)
+        _run_exit_code(e)
         raise
     for w in api.warnings_of(ctx, cid):
         print(f"WARNING: {w}", file=sys.stderr)
@@ -418,6 +420,17 @@ def cmd_run(verb: str, argv: list[str], g: Globals) -> int:
     else:
         api.finalize(ctx, cid, run)
     return 125 if code is None else code
+
+
+def _run_exit_code(e: BaseException) -> None:
+    """Docker's `run` exit codes for a command that could not be started: 127 when it does not
+    exist, 126 when it cannot be invoked (other failures keep Berth's 1/2/3)."""
+    if isinstance(e, BerthError) and e.field == "Cmd":
+        msg = e.message.lower()
+        if "executable file not found" in msg or "no such file or directory" in msg:
+            e.exit_code = 127
+        elif "permission denied" in msg or "exec format error" in msg:
+            e.exit_code = 126
 
 
 def _proxy_signals(g: Globals, cid: str, enabled: bool) -> None:

@@ -301,7 +301,8 @@ def _runc_start(ctx: Context, rec: dict[str, Any]) -> None:
 
 def _explain_start_error(msg: str, rec: dict[str, Any]) -> str:
     cmd = [rec.get("Path", ""), *rec.get("Args", [])]
-    if "executable file not found" in msg or "no such file or directory" in msg:
+    if "executable file not found" in msg or "no such file or directory" in msg or (
+            'exec: "' in msg and ("permission denied" in msg or "exec format error" in msg)):
         return f"Cmd {cmd!r}: failed to start the container process: {msg}"
     return f"failed to start container {rec['Name'].lstrip('/')}: {msg}"
 

@@ -277,3 +277,35 @@ def test_cp_never_writes_outside_the_rootfs(berth_host, busybox_image, tmp_path)
     berth_host.run("cp", str(tmp_path / "rel"), "esc:/dst/")
     assert list(target.iterdir()) == []
     assert berth_host.run("exec", "esc", "cat", f"{target}/sub/f").stdout == "x"
+
+
+def test_generated_etc_files(berth_host, busybox_image):
+    """/etc/hostname, /etc/hosts and /etc/resolv.conf are generated (the host's resolv.conf
+    minus loopback nameservers), bind-mounted, and follow -h, --add-host and --dns-search."""
+    from pathlib import Path
+
+    from engine.containers.deps import resolv_conf
+
+    out = berth_host.run("run", "--rm", *NONE, "-h", "box", "--add-host", "db:10.1.2.3", "--dns-search",
+                         "corp.example", busybox_image, "sh", "-c",
+                         "cat /etc/resolv.conf; echo --; cat /etc/hosts; echo --; cat /etc/hostname; echo --; "
+                         "grep -E ' /etc/(hosts|hostname|resolv.conf) ' /proc/self/mounts | wc -l").stdout
+    resolv, hosts, hostname, nmounts = out.split("--\n")
+    want = resolv_conf(Path("/etc/resolv.conf").read_text(), {"DnsSearch": ["corp.example"]})
+    assert resolv == want and "search corp.example\n" in resolv
+    assert not [ln for ln in resolv.splitlines() if ln.startswith(("nameserver 127.", "nameserver ::1"))]
+    assert "127.0.0.1\tlocalhost\n" in hosts and "10.1.2.3\tdb\n" in hosts
+    assert hostname == "box\n" and nmounts.strip() == "3"
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_run_exit_codes_of_a_command_that_cannot_start(berth_host, busybox_image, detach):
+    """Like docker run: 127 for a command that does not exist, 126 for one that cannot be
+    invoked; the error names Cmd and no container is left."""
+    d = ["-d"] if detach else []
+    p = berth_host.run("run", *d, *NONE, busybox_image, "no-such-command", check=False)
+    assert p.returncode == 127 and "Cmd" in p.stderr and "no-such-command" in p.stderr
+    p = berth_host.run("run", *d, *NONE, busybox_image, "/etc/passwd", check=False)
+    assert p.returncode == 126 and "Cmd" in p.stderr and "permission denied" in p.stderr
+    assert berth_host.run("ps", "-aq").stdout == ""
+    assert leftovers(berth_host) == []

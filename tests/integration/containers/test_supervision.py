@@ -122,7 +122,7 @@ def test_healthcheck_transitions(berth_host, busybox_image):
 def test_run_rm_client_killed_container_still_removed(berth_host, busybox_image):
     """The container outlives a killed foreground client, and --rm still removes it at exit."""
     p = subprocess.Popen([*berth_host.argv, "run", "--rm", *NONE, "--name", "orphan", busybox_image,
-                          "sh", "-c", "sleep 1"], env=berth_host.env, stdout=subprocess.DEVNULL,
+                          "sh", "-c", "sleep 4"], env=berth_host.env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     wait_for(lambda: berth_host.run("ps", "-q").stdout.strip())
     p.kill()
