@@ -639,6 +639,9 @@ def _ports_text(ns: dict[str, Any]) -> str:
     return ", ".join(out)
 
 
+_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
 def _match(rec: dict[str, Any], filters: list[str], ctx: Any = None) -> bool:
     groups: dict[str, list[str]] = {}
     for f in filters:
@@ -647,6 +650,11 @@ def _match(rec: dict[str, Any], filters: list[str], ctx: Any = None) -> bool:
             raise InvalidArgument(f"filter: bad format of filter (expected name=value): {f!r}", field="filter")
         if k not in ("name", "label", "status", "ancestor", "id", "exited", "health"):
             raise InvalidArgument(f"filter: invalid filter {k!r}", field="filter")
+        if k == "status" and v not in _STATUSES:
+            raise InvalidArgument(f"filter: invalid filter 'status={v}' (one of {', '.join(_STATUSES)})",
+                                  field="filter")
+        if k == "health" and v not in ("starting", "healthy", "unhealthy", "none"):
+            raise InvalidArgument(f"filter: invalid filter 'health={v}'", field="filter")
         groups.setdefault(k, []).append(v)
     import re
 

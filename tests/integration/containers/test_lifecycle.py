@@ -309,3 +309,48 @@ def test_run_exit_codes_of_a_command_that_cannot_start(berth_host, busybox_image
     assert p.returncode == 126 and "Cmd" in p.stderr and "permission denied" in p.stderr
     assert berth_host.run("ps", "-aq").stdout == ""
     assert leftovers(berth_host) == []
+
+
+def test_ps_filters_and_inspect_format(berth_host, busybox_image):
+    berth_host.run("create", *NONE, "--name", "st-created", busybox_image, "true")
+    berth_host.run("run", *NONE, "--name", "st-exited", busybox_image, "sh", "-c", "exit 3", check=False)
+    run_id = berth_host.run("run", "-d", *NONE, "--name", "st-running", busybox_image, "sleep", "600").stdout.strip()
+    berth_host.run("run", "-d", *NONE, "--name", "st-paused", busybox_image, "sleep", "600")
+    berth_host.run("pause", "st-paused")
+
+    def names(*filters: str) -> list[str]:
+        args = [x for f in filters for x in ("--filter", f)]
+        return sorted(berth_host.run("ps", "-a", "--format", "{{.Names}}", *args).stdout.split())
+
+    for status in ("created", "exited", "running", "paused"):
+        assert names(f"status={status}") == [f"st-{status}"]
+    assert names("status=created", "status=exited") == ["st-created", "st-exited"]  # same key: OR
+    assert names("exited=3") == ["st-exited"] and names("exited=0") == []
+    assert names(f"id={run_id[:8]}") == ["st-running"]
+    assert names("name=st-", "status=paused") == ["st-paused"]  # different keys: AND
+    p = berth_host.run("ps", "-a", "--filter", "status=sleeping", check=False)
+    assert p.returncode == 2 and "status=sleeping" in p.stderr
+    # docker inspect -f
+    out = berth_host.run("inspect", "-f", "{{.State.Status}} {{.State.Running}} {{.State.ExitCode}} {{.Name}}",
+                         "st-exited", "st-running").stdout
+    assert out == "exited false 3 /st-exited\nrunning true 0 /st-running\n"
+    assert berth_host.run("inspect", "--format", "{{json .Config.Cmd}}", "st-running").stdout == '["sleep","600"]\n'
+    p = berth_host.run("inspect", "-f", "{{.State.Bogus}}", "st-running", check=False)
+    assert p.returncode == 2 and "Bogus" in p.stderr
+
+
+def test_exec_tty_and_tmpfs_mode(berth_host, busybox_image):
+    import shutil
+
+    berth_host.run("run", "-d", *NONE, "--name", "tm", "--tmpfs", "/scr:size=1m,mode=1770",
+                   "--mount", "type=tmpfs,target=/m2,tmpfs-size=2m,tmpfs-mode=0700", busybox_image, "sleep", "600")
+    out = berth_host.run("exec", "tm", "sh", "-c", "stat -c '%n %a' /scr /m2; grep -E ' /(scr|m2) ' /proc/mounts"
+                         ).stdout
+    assert "/scr 1770\n" in out and "/m2 700\n" in out
+    assert "size=1024k" in out and "size=2048k" in out
+    if not shutil.which("script"):
+        pytest.skip("needs util-linux script for a pseudo-terminal")
+    cmd = " ".join([*berth_host.argv, "exec", "-it", "tm", "sh", "-c", "'tty; echo $TERM; exit 5'"])
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, env=berth_host.env,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    assert p.returncode == 5 and "/dev/pts/" in p.stdout and "xterm" in p.stdout
