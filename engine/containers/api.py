@@ -406,7 +406,8 @@ def _spawn_health(ctx: Context, cid: str) -> None:
         if "Health" not in rec["State"] or not rec["State"]["Running"]:
             return
         run = _berth(rec)["run"]
-        p = subprocess.Popen([*runtime.engine_argv(ctx), "_health", cid, str(run)], env=runtime.engine_env(),
+        p = subprocess.Popen([*runtime.scope_argv(ctx, "health", cid), *runtime.engine_argv(ctx), "_health", cid,
+                              str(run)], env=runtime.engine_env(),
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True, cwd="/")
         _berth(rec)["health_pid"] = p.pid

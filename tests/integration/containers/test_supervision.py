@@ -130,3 +130,32 @@ def test_run_rm_client_killed_container_still_removed(berth_host, busybox_image)
     assert berth_host.run("ps", "-q", "--filter", "name=orphan").stdout.strip()  # still running
     wait_for(lambda: berth_host.run("ps", "-aq").stdout == "", timeout=20)
     assert leftovers(berth_host) == []
+
+
+def test_monitor_and_health_loop_in_their_own_systemd_scopes(berth_host, busybox_image, tmp_path):
+    """With systemd_scopes on, the monitor and the health loop start through `systemd-run
+    --scope` (each in a scope of its own, so they outlive the caller's unit). systemd is not the
+    init on the test machines, so a stand-in systemd-run records its arguments and runs the
+    command the way the real one does (exec, same pid, file descriptors kept)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    log = tmp_path / "systemd-run.log"
+    (fake / "systemd-run").write_text(f'#!/bin/sh\necho "$*" >> {log}\n'
+                                      'while [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n')
+    (fake / "systemd-run").chmod(0o755)
+    berth_host.write_config('systemd_scopes = "yes"\n')
+    env = {"PATH": f"{fake}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+    cid = berth_host.run("run", "-d", *NONE, "--name", "sc", "--restart", "always", "--health-cmd", "true",
+                         "--health-interval", "200ms", busybox_image, "sleep", "600", env=env).stdout.strip()
+    calls = log.read_text().splitlines()
+    assert len(calls) == 2 and all(c.startswith("--scope --quiet --collect --unit=berth-") for c in calls)
+    assert f"--unit=berth-conmon-{cid[:12]}-" in calls[0] and " -- " in calls[0] and "conmon" in calls[0]
+    assert f"--unit=berth-health-{cid[:12]}-" in calls[1] and f"_health {cid} 1" in calls[1]
+    wait_for(lambda: inspect(berth_host, "sc")["State"]["Health"]["Status"] == "healthy")
+    # the restart policy (run from the monitor's exit command) starts the next monitor the same way
+    kill_container_process(berth_host, "sc")
+    wait_for(lambda: (lambda d: d["RestartCount"] == 1 and d["State"]["Running"])(inspect(berth_host, "sc")))
+    units = [c.split("--unit=")[1].split()[0] for c in log.read_text().splitlines()]
+    assert len(units) == 4 and len(set(units)) == 4
+    berth_host.run("rm", "-f", "sc", env=env)
+    assert leftovers(berth_host) == []
