@@ -425,7 +425,7 @@ def cmd_run(verb: str, argv: list[str], g: Globals) -> int:
 def _run_exit_code(e: BaseException) -> None:
     """Docker's `run` exit codes for a command that could not be started: 127 when it does not
     exist, 126 when it cannot be invoked (other failures keep Berth's 1/2/3)."""
-    if isinstance(e, BerthError) and e.field == "Cmd":
+    if isinstance(e, BerthError) and e.field == "Cmd" and "failed to start the container process" in e.message:
         msg = e.message.lower()
         if "executable file not found" in msg or "no such file or directory" in msg:
             e.exit_code = 127
@@ -505,7 +505,7 @@ def cmd_simple(verb: str, argv: list[str], g: Globals) -> int:
     a = p.parse_args(argv)
     ctx = g.ctx
     fns = {
-        "start": lambda n: api.start(ctx, n),
+        "start": lambda n: _start_and_warn(ctx, n),
         "stop": lambda n: api.stop(ctx, n, a.time, a.signal),
         "restart": lambda n: api.restart(ctx, n, a.time),
         "kill": lambda n: api.kill(ctx, n, a.signal),
@@ -519,6 +519,14 @@ def cmd_simple(verb: str, argv: list[str], g: Globals) -> int:
                                   field="attach")
         return _start_attached(g, a.containers[0], a.interactive)
     return _each(verb, a.containers, fns[verb])
+
+
+def _start_and_warn(ctx: Any, ref: str) -> None:
+    from engine.containers import api
+
+    cid = api.start(ctx, ref)
+    for w in api.warnings_of(ctx, cid):
+        print(f"WARNING: {w}", file=sys.stderr)
 
 
 def _start_attached(g: Globals, ref: str, interactive: bool) -> int:
@@ -604,7 +612,11 @@ def cmd_update(verb: str, argv: list[str], g: Globals) -> int:
     if a.restart:
         name, _, count = a.restart.partition(":")
         ch["RestartPolicy"] = {"Name": name, "MaximumRetryCount": int(count) if count else 0}
-    return _each("update", a.containers, lambda n: api.update(g.ctx, n, ch))
+    def one(n: str) -> None:
+        for w in api.update(g.ctx, n, ch):
+            print(f"WARNING: {w}", file=sys.stderr)
+
+    return _each("update", a.containers, one)
 
 
 # ----------------------------------------------------------------------------- ps / inspect

@@ -251,7 +251,7 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
                 tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin")), log_size_max=_log_size_max(hc),
                 guard=d / store.RECORD if client_finalizes else None)
         except RuntimeFailure as e:
-            raise RuntimeFailure(_explain_start_error(e.message, rec), field="Cmd") from None
+            raise _start_error(e.message, rec) from None
         created = True
         b.update(run=run, conmon_pid=conmon_pid, warnings=warnings)
         attached = attach(cid) if attach is not None else None
@@ -296,15 +296,15 @@ def _log_size_max(hc: dict[str, Any]) -> int:
 def _runc_start(ctx: Context, rec: dict[str, Any]) -> None:
     p = runtime.runc(ctx, "start", rec["Id"], check=False)
     if p.returncode != 0:
-        raise RuntimeFailure(_explain_start_error(runtime._runc_error(p.stderr), rec), field="Cmd")
+        raise _start_error(runtime._runc_error(p.stderr), rec)
 
 
-def _explain_start_error(msg: str, rec: dict[str, Any]) -> str:
-    cmd = [rec.get("Path", ""), *rec.get("Args", [])]
-    if "executable file not found" in msg or "no such file or directory" in msg or (
-            'exec: "' in msg and ("permission denied" in msg or "exec format error" in msg)):
-        return f"Cmd {cmd!r}: failed to start the container process: {msg}"
-    return f"failed to start container {rec['Name'].lstrip('/')}: {msg}"
+def _start_error(msg: str, rec: dict[str, Any]) -> RuntimeFailure:
+    """runc's start error; naming Cmd when it is about the command (runc: `exec: "x": ...`)."""
+    if "executable file not found" in msg or 'exec: "' in msg:
+        cmd = [rec.get("Path", ""), *rec.get("Args", [])]
+        return RuntimeFailure(f"Cmd {cmd!r}: failed to start the container process: {msg}", field="Cmd")
+    return RuntimeFailure(f"failed to start container {rec['Name'].lstrip('/')}: {msg}")
 
 
 def _wait_conmon_gone(ctx: Context, cid: str, timeout: float = 5) -> None:
@@ -733,7 +733,8 @@ def update(ctx: Context, ref: str, changes: dict[str, Any]) -> list[str]:
         if rec["HostConfig"].get("AutoRemove") and hc["RestartPolicy"]["Name"] != "no":
             raise InvalidArgument("RestartPolicy: cannot set a restart policy on an AutoRemove container",
                                   field="RestartPolicy")
-        res = specmod.resources(hc)
+        warnings: list[str] = []
+        res = specmod.drop_unsupported(specmod.resources(hc), specmod.HostFacts(cgroup_v2=_cgroup_v2()), warnings)
         if rec["State"]["Running"] and live_running(ctx, rec):
             with tempfile.NamedTemporaryFile("w", suffix=".json", dir=str(store.cdir(ctx, cid))) as f:
                 json.dump(res, f)
@@ -742,7 +743,7 @@ def update(ctx: Context, ref: str, changes: dict[str, Any]) -> list[str]:
             if p.returncode != 0:
                 raise RuntimeFailure(f"update {ref}: {runtime._runc_error(p.stderr)}")
         rec["HostConfig"] = hc
-    return []
+    return warnings
 
 
 def restore(ctx: Context) -> list[str]:

@@ -231,3 +231,16 @@ def test_real_profile_converts():
     sec = seccomp.convert(seccomp.load_profile(path), set(spec.DEFAULT_CAPS), machine="x86_64")
     names = {n for r in sec["syscalls"] if r["action"] == "SCMP_ACT_ALLOW" for n in r["names"]}
     assert "read" in names and "arch_prctl" in names and "kexec_load" not in names
+
+
+def test_unsupported_limits_discarded_with_a_warning():
+    hc = {"Memory": 64 << 20, "MemorySwap": 128 << 20, "BlkioWeight": 300}
+    w: list[str] = []
+    s = build(hc, facts=spec.HostFacts(swap_limit=False, blkio_weight=False), warnings=w)
+    assert s["linux"]["resources"]["memory"] == {"limit": 64 << 20}
+    assert "blockIO" not in s["linux"]["resources"]
+    assert len(w) == 2 and "swap" in w[0] and "Block I/O weight" in w[1]
+    w2: list[str] = []
+    s = build(hc, facts=spec.HostFacts(swap_limit=True, blkio_weight=True), warnings=w2)
+    assert s["linux"]["resources"]["memory"]["swap"] == 128 << 20
+    assert s["linux"]["resources"]["blockIO"] == {"weight": 300} and w2 == []
