@@ -21,8 +21,9 @@ def kill_container_process(host, name: str) -> int:  # type: ignore[no-untyped-d
     return pid
 
 
-def test_restart_always_after_kill(berth_host, busybox_image):
-    berth_host.run("run", "-d", *NONE, "--name", "al", "--restart", "always", busybox_image, "sleep", "600")
+@pytest.mark.parametrize("policy", ["always", "unless-stopped"])
+def test_restart_always_after_kill(berth_host, busybox_image, policy):
+    berth_host.run("run", "-d", *NONE, "--name", "al", "--restart", policy, busybox_image, "sleep", "600")
     old = kill_container_process(berth_host, "al")
     d = wait_for(lambda: (lambda d: d if d["RestartCount"] == 1 and d["State"]["Running"] else None)(
         inspect(berth_host, "al")))
@@ -158,4 +159,25 @@ def test_monitor_and_health_loop_in_their_own_systemd_scopes(berth_host, busybox
     units = [c.split("--unit=")[1].split()[0] for c in log.read_text().splitlines()]
     assert len(units) == 4 and len(set(units)) == 4
     berth_host.run("rm", "-f", "sc", env=env)
+    assert leftovers(berth_host) == []
+
+
+def test_image_healthcheck_and_overrides(berth_host, busybox_image, tmp_path):
+    """The image's HEALTHCHECK runs on schedule; --health-* options override parts of it and
+    --no-healthcheck turns it off."""
+    (tmp_path / "Dockerfile").write_text(f"FROM {busybox_image}\n"
+                                         "HEALTHCHECK --interval=1h --retries=1 CMD test -f /tmp/ok\n"
+                                         'CMD ["sleep", "600"]\n')
+    berth_host.run("build", "-q", "-t", "berth-test/hc:1", str(tmp_path))
+    berth_host.run("run", "-d", *NONE, "--name", "ih", "--health-interval", "200ms", "berth-test/hc:1")
+    d = inspect(berth_host, "ih")
+    assert d["Config"]["Healthcheck"]["Test"] == ["CMD-SHELL", "test -f /tmp/ok"]
+    assert d["Config"]["Healthcheck"]["Interval"] == 200_000_000 and d["State"]["Health"]["Status"] == "starting"
+    h = wait_for(lambda: (lambda h: h if h["Status"] == "unhealthy" else None)(inspect(berth_host, "ih")["State"]["Health"]))
+    assert h["FailingStreak"] >= 1
+    berth_host.run("exec", "ih", "touch", "/tmp/ok")
+    wait_for(lambda: inspect(berth_host, "ih")["State"]["Health"]["Status"] == "healthy")
+    berth_host.run("run", "-d", *NONE, "--name", "nh", "--no-healthcheck", "berth-test/hc:1")
+    assert "Health" not in inspect(berth_host, "nh")["State"]
+    berth_host.run("rm", "-f", "ih", "nh")
     assert leftovers(berth_host) == []
