@@ -404,6 +404,10 @@ def build(inp: SpecInputs, facts: HostFacts, warnings: list[str]) -> dict[str, A
     caps = capabilities(hc)
     sec = security_opts(hc)
     env = list(cfg.get("Env") or [])
+    if not any(e.startswith("HOSTNAME=") for e in env):  # dockerd adds it after PATH
+        name = os.uname().nodename if inp.netns is None else (cfg.get("Hostname") or "")
+        at = next((i + 1 for i, e in enumerate(env) if e.startswith("PATH=")), 0)
+        env.insert(at, f"HOSTNAME={name}")
     if cfg.get("Tty") and not any(e.startswith("TERM=") for e in env):
         env.append("TERM=xterm")
     if not any(e.startswith("HOME=") for e in env):

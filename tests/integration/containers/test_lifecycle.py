@@ -128,8 +128,9 @@ def test_users_and_workdir(berth_host, busybox_image):
 
 def test_env_hostname_entrypoint(berth_host, busybox_image):
     out = berth_host.run("run", "--rm", *NONE, "-h", "myhost", "-e", "FOO=bar", "--entrypoint", "sh",
-                         busybox_image, "-c", "hostname; cat /etc/hostname; echo $FOO; echo $PATH").stdout.split()
-    assert out[:3] == ["myhost", "myhost", "bar"] and "/bin" in out[3]
+                         busybox_image, "-c", "hostname; cat /etc/hostname; echo $FOO; echo $PATH; echo $HOSTNAME"
+                         ).stdout.split()
+    assert out[:3] == ["myhost", "myhost", "bar"] and "/bin" in out[3] and out[4] == "myhost"
 
 
 def test_pause_unpause_update(berth_host, busybox_image):

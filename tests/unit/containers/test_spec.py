@@ -244,3 +244,13 @@ def test_unsupported_limits_discarded_with_a_warning():
     s = build(hc, facts=spec.HostFacts(swap_limit=True, blkio_weight=True), warnings=w2)
     assert s["linux"]["resources"]["memory"]["swap"] == 128 << 20
     assert s["linux"]["resources"]["blockIO"] == {"weight": 300} and w2 == []
+
+
+def test_env_gets_hostname_and_home_like_dockerd():
+    env = build(cfg={"Env": ["PATH=/bin", "A=1"]})["process"]["env"]
+    assert env == ["PATH=/bin", "HOSTNAME=aaaaaaaaaaaa", "A=1", "HOME=/"]
+    env = build(cfg={"Env": ["PATH=/bin", "HOSTNAME=mine"]})["process"]["env"]
+    assert env.count("HOSTNAME=mine") == 1 and not [e for e in env if e == "HOSTNAME=aaaaaaaaaaaa"]
+    import os
+
+    assert f"HOSTNAME={os.uname().nodename}" in build(netns=None)["process"]["env"]  # host network
