@@ -355,3 +355,22 @@ def test_exec_tty_and_tmpfs_mode(berth_host, busybox_image):
     p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, env=berth_host.env,
                        stdin=subprocess.DEVNULL, timeout=60)
     assert p.returncode == 5 and "/dev/pts/" in p.stdout and "xterm" in p.stdout
+
+
+def test_logs_since_until_tail(berth_host, busybox_image):
+    berth_host.run("run", *NONE, "--name", "lg", busybox_image, "sh", "-c",
+                   "echo one; echo two >&2; sleep 1.1; echo three; echo four >&2")
+    out = berth_host.run("logs", "-t", "lg")
+    (t1, one), (t3, three) = (ln.split(" ", 1) for ln in out.stdout.splitlines())
+    (t2, two), (t4, four) = (ln.split(" ", 1) for ln in out.stderr.splitlines())
+    # the two pipes are read apart: only the order around the sleep is fixed
+    assert (one, two, three, four) == ("one", "two", "three", "four") and max(t1, t2) < min(t3, t4)
+    later = berth_host.run("logs", "--since", min(t3, t4), "lg")
+    assert (later.stdout, later.stderr) == ("three\n", "four\n")
+    earlier = berth_host.run("logs", "--until", max(t1, t2), "lg")
+    assert (earlier.stdout, earlier.stderr) == ("one\n", "two\n")
+    assert berth_host.run("logs", "--since", "1h", "lg").stdout == "one\nthree\n"
+    last = berth_host.run("logs", "--tail", "2", "lg")
+    assert (last.stdout, last.stderr) == ("three\n", "four\n")
+    p = berth_host.run("logs", "--since", "yesterday-ish", "lg", check=False)
+    assert p.returncode == 2 and "since" in p.stderr
