@@ -673,7 +673,10 @@ def sweep_trash(ctx: Context) -> None:
 
 # ----------------------------------------------------------------------------- wait / rename / update
 def wait(ctx: Context, ref: str, condition: str = "not-running", poll: float = 0.05) -> int:
+    """Block until the container stops; like dockerd, a stop its restart policy is about to
+    undo (the container goes `restarting`, or a new run started) ends the wait too."""
     cid = store.resolve_id(ctx, ref)
+    prev: tuple[int, bool] | None = None  # (run, restarting) at the last look
     while True:
         try:
             rec = store.load(ctx, cid)
@@ -684,6 +687,10 @@ def wait(ctx: Context, ref: str, condition: str = "not-running", poll: float = 0
         st = rec["State"]
         if condition == "not-running" and not st["Running"] and not st["Restarting"]:
             return int(st["ExitCode"])
+        now = (int(_berth(rec).get("run", 0)), bool(st["Restarting"]))
+        if condition == "not-running" and prev is not None and not prev[1] and (now[1] or now[0] != prev[0]):
+            return int(st["ExitCode"])
+        prev = now
         if st["Running"] and not live_running(ctx, rec):
             finalize(ctx, cid, int(_berth(rec).get("run", 0)))
             continue

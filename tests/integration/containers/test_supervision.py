@@ -181,3 +181,12 @@ def test_image_healthcheck_and_overrides(berth_host, busybox_image, tmp_path):
     assert "Health" not in inspect(berth_host, "nh")["State"]
     berth_host.run("rm", "-f", "ih", "nh")
     assert leftovers(berth_host) == []
+
+
+def test_wait_returns_on_a_stop_the_policy_undoes(berth_host, busybox_image):
+    """Like docker wait: the exit code of the next stop, even when `always` restarts it."""
+    berth_host.run("run", "-d", *NONE, "--name", "wa", "--restart", "always", busybox_image, "sh", "-c",
+                   "sleep 0.5; exit 3")
+    assert berth_host.run("wait", "wa", timeout=60).stdout.strip() == "3"
+    wait_for(lambda: inspect(berth_host, "wa")["RestartCount"] >= 1)
+    berth_host.run("rm", "-f", "wa")
