@@ -167,8 +167,9 @@ def start_attached(ctx: Context, ref: str, attach: Callable[[str], Any] | None,
             return cid, None
         if rec["State"]["Running"]:
             _finalize_locked(ctx, rec)
-        _berth(rec)["user_stopped"] = False
+        _berth(rec).update(user_stopped=False, backoff=0.0)
         rec["State"]["Restarting"] = False
+        rec["RestartCount"] = 0  # a user's start resets the restart policy's count, as in dockerd
         attached = _start_locked(ctx, rec, attach=attach, client_finalizes=client_finalizes)
     _spawn_health(ctx, cid)
     return cid, attached

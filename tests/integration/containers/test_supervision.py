@@ -33,6 +33,9 @@ def test_restart_always_after_kill(berth_host, busybox_image, policy):
     st = inspect(berth_host, "al")
     assert not st["State"]["Running"] and st["RestartCount"] == 1
     assert not inspect(berth_host, "al")["State"]["Running"]
+    # a user's start resets the count (dockerd does too)
+    berth_host.run("start", "al")
+    assert inspect(berth_host, "al")["RestartCount"] == 0
 
 
 def test_on_failure_max_retries(berth_host, busybox_image):
