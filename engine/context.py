@@ -48,6 +48,9 @@ class Config:
     insecure_registries: list[str] = field(default_factory=list)
     registry_mirrors: list[str] = field(default_factory=list)
     max_concurrent_downloads: int = 3
+    # Monitors and health loops in their own systemd scope: "auto" (when systemd is the init),
+    # "yes" or "no". Otherwise they stay in the caller's unit and die with it.
+    systemd_scopes: str = "auto"
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Config:

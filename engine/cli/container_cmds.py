@@ -429,8 +429,9 @@ def cmd_run(verb: str, argv: list[str], g: Globals) -> int:
     if a.detach:
         try:
             api.start(ctx, cid)
-        except BaseException:
+        except BaseException as e:
             _remove_quietly(g, cid)
+            _run_exit_code(e)
             raise
         for w in api.warnings_of(ctx, cid):
             print(f"WARNING: {w}", file=sys.stderr)
@@ -444,8 +445,9 @@ def cmd_run(verb: str, argv: list[str], g: Globals) -> int:
 
     try:
         _cid, sock = api.start_attached(ctx, cid, do_attach, client_finalizes=a.rm)
-    except BaseException:
+    except BaseException as e:
         _remove_quietly(g, cid)
+        _run_exit_code(e)
         raise
     for w in api.warnings_of(ctx, cid):
         print(f"WARNING: {w}", file=sys.stderr)
@@ -465,6 +467,17 @@ def cmd_run(verb: str, argv: list[str], g: Globals) -> int:
     else:
         api.finalize(ctx, cid, run)
     return 125 if code is None else code
+
+
+def _run_exit_code(e: BaseException) -> None:
+    """Docker's `run` exit codes for a command that could not be started: 127 when it does not
+    exist, 126 when it cannot be invoked (other failures keep Berth's 1/2/3)."""
+    if isinstance(e, BerthError) and e.field == "Cmd" and "failed to start the container process" in e.message:
+        msg = e.message.lower()
+        if "executable file not found" in msg or "no such file or directory" in msg:
+            e.exit_code = 127
+        elif "permission denied" in msg or "exec format error" in msg:
+            e.exit_code = 126
 
 
 def _proxy_signals(g: Globals, cid: str, enabled: bool) -> None:
@@ -539,7 +552,7 @@ def cmd_simple(verb: str, argv: list[str], g: Globals) -> int:
     a = p.parse_args(argv)
     ctx = g.ctx
     fns = {
-        "start": lambda n: api.start(ctx, n),
+        "start": lambda n: _start_and_warn(ctx, n),
         "stop": lambda n: api.stop(ctx, n, a.time, a.signal),
         "restart": lambda n: api.restart(ctx, n, a.time),
         "kill": lambda n: api.kill(ctx, n, a.signal),
@@ -553,6 +566,14 @@ def cmd_simple(verb: str, argv: list[str], g: Globals) -> int:
                                   field="attach")
         return _start_attached(g, a.containers[0], a.interactive)
     return _each(verb, a.containers, fns[verb])
+
+
+def _start_and_warn(ctx: Any, ref: str) -> None:
+    from engine.containers import api
+
+    cid = api.start(ctx, ref)
+    for w in api.warnings_of(ctx, cid):
+        print(f"WARNING: {w}", file=sys.stderr)
 
 
 def _start_attached(g: Globals, ref: str, interactive: bool) -> int:
@@ -638,7 +659,11 @@ def cmd_update(verb: str, argv: list[str], g: Globals) -> int:
     if a.restart:
         name, _, count = a.restart.partition(":")
         ch["RestartPolicy"] = {"Name": name, "MaximumRetryCount": int(count) if count else 0}
-    return _each("update", a.containers, lambda n: api.update(g.ctx, n, ch))
+    def one(n: str) -> None:
+        for w in api.update(g.ctx, n, ch):
+            print(f"WARNING: {w}", file=sys.stderr)
+
+    return _each("update", a.containers, one)
 
 
 # ----------------------------------------------------------------------------- ps / inspect
@@ -673,6 +698,9 @@ def _ports_text(ns: dict[str, Any]) -> str:
     return ", ".join(out)
 
 
+_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
 def _match(rec: dict[str, Any], filters: list[str], ctx: Any = None) -> bool:
     groups: dict[str, list[str]] = {}
     for f in filters:
@@ -681,6 +709,11 @@ def _match(rec: dict[str, Any], filters: list[str], ctx: Any = None) -> bool:
             raise InvalidArgument(f"filter: bad format of filter (expected name=value): {f!r}", field="filter")
         if k not in ("name", "label", "status", "ancestor", "id", "exited", "health"):
             raise InvalidArgument(f"filter: invalid filter {k!r}", field="filter")
+        if k == "status" and v not in _STATUSES:
+            raise InvalidArgument(f"filter: invalid filter 'status={v}' (one of {', '.join(_STATUSES)})",
+                                  field="filter")
+        if k == "health" and v not in ("starting", "healthy", "unhealthy", "none"):
+            raise InvalidArgument(f"filter: invalid filter 'health={v}'", field="filter")
         groups.setdefault(k, []).append(v)
     import re
 

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 from engine.cli.common import Globals, emit_json, parser
-from engine.errors import InvalidArgument, NotFound
+from engine.errors import NotFound
 
 KINDS = {
     "container": "engine.containers.api",
@@ -39,15 +39,15 @@ def run(verb: str, argv: list[str], g: Globals) -> int:
     p = parser("inspect", "Show low-level facts of objects as JSON")
     p.add_argument("--type", choices=sorted(KINDS), help="only look for this kind")
     p.add_argument("--json", action="store_true", help="JSON output (the default)")
-    p.add_argument("--format", default=None, help="'json' (the default)")
+    p.add_argument("-f", "--format", default=None,
+                   help="'json' (the default), or a Go template like docker's: '{{.State.Status}}'")
     p.add_argument("names", nargs="+", metavar="[KIND] NAME")
     a = p.parse_args(argv)
     names: list[str] = a.names
     kind = a.type
     if kind is None and len(names) >= 2 and names[0] in KINDS:
         kind, names = names[0], names[1:]
-    if a.format not in (None, "json"):
-        raise InvalidArgument(f"inspect: unsupported --format {a.format!r} (use json)", field="format")
+    template = a.format if a.format not in (None, "json") else None
     out, missing = [], []
     for name in names:
         for k in (kind,) if kind else SEARCH_ORDER:
@@ -60,7 +60,13 @@ def run(verb: str, argv: list[str], g: Globals) -> int:
                 continue
         else:
             missing.append(name)
-    emit_json(out)
+    if template is not None:
+        from engine.cli.gotemplate import render
+
+        for doc in out:
+            print(render(template, doc))
+    else:
+        emit_json(out)
     for name in missing:
         print(f"Error: no such {kind or 'object'}: {name}", file=sys.stderr)
     return 3 if missing else 0

@@ -168,8 +168,9 @@ def start_attached(ctx: Context, ref: str, attach: Callable[[str], Any] | None,
             return cid, None
         if rec["State"]["Running"]:
             _finalize_locked(ctx, rec)
-        _berth(rec)["user_stopped"] = False
+        _berth(rec).update(user_stopped=False, backoff=0.0)
         rec["State"]["Restarting"] = False
+        rec["RestartCount"] = 0  # a user's start resets the restart policy's count, as in dockerd
         attached = _start_locked(ctx, rec, attach=attach, client_finalizes=client_finalizes)
     _spawn_health(ctx, cid)
     return cid, attached
@@ -252,7 +253,7 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
                 tty=bool(cfg.get("Tty")), stdin=bool(cfg.get("OpenStdin")), log_size_max=_log_size_max(hc),
                 guard=d / store.RECORD if client_finalizes else None)
         except RuntimeFailure as e:
-            raise RuntimeFailure(_explain_start_error(e.message, rec), field="Cmd") from None
+            raise _start_error(e.message, rec) from None
         created = True
         b.update(run=run, conmon_pid=conmon_pid, warnings=warnings)
         attached = attach(cid) if attach is not None else None
@@ -297,14 +298,15 @@ def _log_size_max(hc: dict[str, Any]) -> int:
 def _runc_start(ctx: Context, rec: dict[str, Any]) -> None:
     p = runtime.runc(ctx, "start", rec["Id"], check=False)
     if p.returncode != 0:
-        raise RuntimeFailure(_explain_start_error(runtime._runc_error(p.stderr), rec), field="Cmd")
+        raise _start_error(runtime._runc_error(p.stderr), rec)
 
 
-def _explain_start_error(msg: str, rec: dict[str, Any]) -> str:
-    cmd = [rec.get("Path", ""), *rec.get("Args", [])]
-    if "executable file not found" in msg or "no such file or directory" in msg:
-        return f"Cmd {cmd!r}: failed to start the container process: {msg}"
-    return f"failed to start container {rec['Name'].lstrip('/')}: {msg}"
+def _start_error(msg: str, rec: dict[str, Any]) -> RuntimeFailure:
+    """runc's start error; naming Cmd when it is about the command (runc: `exec: "x": ...`)."""
+    if "executable file not found" in msg or 'exec: "' in msg:
+        cmd = [rec.get("Path", ""), *rec.get("Args", [])]
+        return RuntimeFailure(f"Cmd {cmd!r}: failed to start the container process: {msg}", field="Cmd")
+    return RuntimeFailure(f"failed to start container {rec['Name'].lstrip('/')}: {msg}")
 
 
 def _wait_conmon_gone(ctx: Context, cid: str, timeout: float = 5) -> None:
@@ -406,7 +408,8 @@ def _spawn_health(ctx: Context, cid: str) -> None:
         if "Health" not in rec["State"] or not rec["State"]["Running"]:
             return
         run = _berth(rec)["run"]
-        p = subprocess.Popen([*runtime.engine_argv(ctx), "_health", cid, str(run)], env=runtime.engine_env(),
+        p = subprocess.Popen([*runtime.scope_argv(ctx, "health", cid), *runtime.engine_argv(ctx), "_health", cid,
+                              str(run)], env=runtime.engine_env(),
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True, cwd="/")
         _berth(rec)["health_pid"] = p.pid
@@ -674,7 +677,10 @@ def sweep_trash(ctx: Context) -> None:
 
 # ----------------------------------------------------------------------------- wait / rename / update
 def wait(ctx: Context, ref: str, condition: str = "not-running", poll: float = 0.05) -> int:
+    """Block until the container stops; like dockerd, a stop its restart policy is about to
+    undo (the container goes `restarting`, or a new run started) ends the wait too."""
     cid = store.resolve_id(ctx, ref)
+    prev: tuple[int, bool] | None = None  # (run, restarting) at the last look
     while True:
         try:
             rec = store.load(ctx, cid)
@@ -685,6 +691,10 @@ def wait(ctx: Context, ref: str, condition: str = "not-running", poll: float = 0
         st = rec["State"]
         if condition == "not-running" and not st["Running"] and not st["Restarting"]:
             return int(st["ExitCode"])
+        now = (int(_berth(rec).get("run", 0)), bool(st["Restarting"]))
+        if condition == "not-running" and prev is not None and not prev[1] and (now[1] or now[0] != prev[0]):
+            return int(st["ExitCode"])
+        prev = now
         if st["Running"] and not live_running(ctx, rec):
             finalize(ctx, cid, int(_berth(rec).get("run", 0)))
             continue
@@ -734,7 +744,8 @@ def update(ctx: Context, ref: str, changes: dict[str, Any]) -> list[str]:
         if rec["HostConfig"].get("AutoRemove") and hc["RestartPolicy"]["Name"] != "no":
             raise InvalidArgument("RestartPolicy: cannot set a restart policy on an AutoRemove container",
                                   field="RestartPolicy")
-        res = specmod.resources(hc)
+        warnings: list[str] = []
+        res = specmod.drop_unsupported(specmod.resources(hc), specmod.HostFacts(cgroup_v2=_cgroup_v2()), warnings)
         if rec["State"]["Running"] and live_running(ctx, rec):
             with tempfile.NamedTemporaryFile("w", suffix=".json", dir=str(store.cdir(ctx, cid))) as f:
                 json.dump(res, f)
@@ -743,7 +754,7 @@ def update(ctx: Context, ref: str, changes: dict[str, Any]) -> list[str]:
             if p.returncode != 0:
                 raise RuntimeFailure(f"update {ref}: {runtime._runc_error(p.stderr)}")
         rec["HostConfig"] = hc
-    return []
+    return warnings
 
 
 def restore(ctx: Context) -> list[str]:

@@ -99,21 +99,45 @@ def _local_setup(ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
         host_resolv = Path("/etc/resolv.conf").read_text()
     except OSError:
         host_resolv = ""
-    hc = rec["HostConfig"]
-    lines = [ln for ln in host_resolv.splitlines()
-             if not (ln.startswith("nameserver") and (" 127." in ln or " ::1" in ln))]
-    if hc.get("Dns"):
-        lines = [ln for ln in lines if not ln.startswith("nameserver")] + [f"nameserver {n}" for n in hc["Dns"]]
-    if hc.get("DnsSearch"):
-        lines = [ln for ln in lines if not ln.startswith("search")] + ["search " + " ".join(hc["DnsSearch"])]
-    if hc.get("DnsOptions"):
-        lines = [ln for ln in lines if not ln.startswith("options")] + ["options " + " ".join(hc["DnsOptions"])]
-    atomic_write(d / "resolv.conf", "\n".join(lines) + "\n")
+    atomic_write(d / "resolv.conf", resolv_conf(host_resolv, rec["HostConfig"], keep_loopback=mode == "host"))
     return {"Bridge": "", "SandboxID": "", "SandboxKey": "" if mode == "none" else "", "Ports": {},
             "IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": "",
             "Networks": {mode: {"IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": mode,
                                 "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
                                 "MacAddress": "", "DNSNames": None}}}
+
+
+DEFAULT_NAMESERVERS = ("8.8.8.8", "8.8.4.4")
+
+
+def _loopback_ns(addr: str) -> bool:
+    a = addr.split("%")[0]
+    return a.startswith("127.") or a in ("::1", "0:0:0:0:0:0:0:1")
+
+
+def resolv_conf(host_text: str, hc: dict[str, Any], keep_loopback: bool = False) -> str:
+    """Docker's container resolv.conf: the host's, without loopback nameservers (unreachable
+    from the container's namespace; Google's public servers when none is left), with
+    Dns/DnsSearch/DnsOptions replacing the host's lines. `keep_loopback`: host network."""
+    ns: list[str] = []
+    other: list[str] = []
+    for line in host_text.splitlines():
+        w = line.split()
+        if w and w[0] == "nameserver" and len(w) > 1:
+            ns.append(w[1])
+        elif w and not w[0].startswith(("#", ";")):
+            other.append(line.strip())
+    if hc.get("Dns"):
+        ns = list(hc["Dns"])
+    elif not keep_loopback:
+        ns = [n for n in ns if not _loopback_ns(n)] or list(DEFAULT_NAMESERVERS)
+    if hc.get("DnsSearch"):
+        other = [ln for ln in other if ln.split()[0] not in ("search", "domain")]
+        if hc["DnsSearch"] != ["."]:
+            other.append("search " + " ".join(hc["DnsSearch"]))
+    if hc.get("DnsOptions"):
+        other = [ln for ln in other if ln.split()[0] != "options"] + ["options " + " ".join(hc["DnsOptions"])]
+    return "".join(f"{ln}\n" for ln in [*(f"nameserver {n}" for n in ns), *other])
 
 
 # ---- volumes

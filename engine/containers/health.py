@@ -1,6 +1,7 @@
-"""Healthchecks without systemd: `berth _health ID RUN` is a small detached loop per running
-container (started at start, killed at exit) that runs the probe with `runc exec` on schedule
-and records Docker's `State.Health` (Status starting/healthy/unhealthy, FailingStreak, Log)."""
+"""Healthchecks, with or without systemd: `berth _health ID RUN` is a small detached loop per
+running container (started at start, in a systemd scope of its own where systemd is the init;
+killed at exit) that runs the probe with `runc exec` on schedule and records Docker's
+`State.Health` (Status starting/healthy/unhealthy, FailingStreak, Log)."""
 
 from __future__ import annotations
 

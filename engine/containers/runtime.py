@@ -117,6 +117,25 @@ def engine_env() -> dict[str, str]:
     return env
 
 
+def scope_argv(ctx: Context, what: str, cid: str) -> list[str]:
+    """Under systemd, a process that must outlive its caller (a container's monitor, its health
+    loop) starts in a transient scope of its own, `berth-<what>-<id12>-<random>.scope`;
+    otherwise it would stay in the caller's unit (an SSH session, the berth-restore service)
+    and be killed with it. Without systemd (or with config systemd_scopes = "no"): nothing."""
+    mode = ctx.config.systemd_scopes
+    if mode not in ("auto", "yes", "no"):
+        raise InvalidArgument(f"systemd_scopes: {mode!r} is not one of auto, yes, no", field="systemd_scopes")
+    if mode == "no" or (mode == "auto" and not os.path.isdir("/run/systemd/system")):
+        return []
+    exe = shutil.which("systemd-run")
+    if exe is None:
+        if mode == "yes":
+            raise InvalidArgument("systemd_scopes: 'yes' but systemd-run is not on this host",
+                                  field="systemd_scopes")
+        return []
+    return [exe, "--scope", "--quiet", "--collect", f"--unit=berth-{what}-{cid[:12]}-{os.urandom(3).hex()}", "--"]
+
+
 def start_conmon(ctx: Context, cid: str, name: str, bundle: Path, log_path: Path, run: int,
                  tty: bool, stdin: bool, log_size_max: int = 0, guard: Path | None = None) -> tuple[int, int]:
     """Start conmon (which runs `runc create`); return (container pid, conmon pid)."""
@@ -147,6 +166,7 @@ def start_conmon(ctx: Context, cid: str, name: str, bundle: Path, log_path: Path
         argv.append("-t")
     if stdin:
         argv.append("-i")
+    argv = scope_argv(ctx, "conmon", cid) + argv
     r, w = os.pipe()
     env = engine_env()
     env["_OCI_SYNCPIPE"] = str(w)

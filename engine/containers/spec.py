@@ -228,6 +228,45 @@ class HostFacts:
     seccomp_profile: str = "/usr/share/containers/seccomp.json"
     init_path: str | None = None  # host path of the init binary, when Init is asked
     hard_rlimits: dict[str, int] = field(default_factory=dict)  # name -> host hard limit (-1 = inf)
+    swap_limit: bool | None = None  # the kernel accounts swap (memory.memsw.*); None: look
+    blkio_weight: bool | None = None  # block I/O weights are available (BFQ / io.weight); None: look
+
+
+def _cg(path: str) -> bool:
+    return os.path.exists(os.path.join("/sys/fs/cgroup", path))
+
+
+def host_swap_limit(cgroup_v2: bool) -> bool:
+    """Whether swap can be limited (cgroup v1 needs swap accounting; v2 has it by default)."""
+    return cgroup_v2 or _cg("memory/memory.memsw.limit_in_bytes")
+
+
+def host_blkio_weight(cgroup_v2: bool) -> bool:
+    """Whether block I/O weights exist (v1: blkio.weight or BFQ's blkio.bfq.weight; v2: io)."""
+    if cgroup_v2:
+        try:
+            return "io" in Path("/sys/fs/cgroup/cgroup.controllers").read_text().split()
+        except OSError:
+            return False
+    return _cg("blkio/blkio.weight") or _cg("blkio/blkio.bfq.weight")
+
+
+def drop_unsupported(res: dict[str, Any], facts: HostFacts, warnings: list[str]) -> dict[str, Any]:
+    """Like dockerd: limits the kernel cannot apply are discarded with a warning, not a failed
+    start (a swap limit without swap accounting, a block I/O weight without BFQ)."""
+    swap_ok = facts.swap_limit if facts.swap_limit is not None else host_swap_limit(facts.cgroup_v2)
+    if not swap_ok and "swap" in res.get("memory", {}):
+        del res["memory"]["swap"]
+        warnings.append("Your kernel does not support swap limit capabilities or the cgroup is not mounted. "
+                        "Memory limited without swap.")
+    weight_ok = facts.blkio_weight if facts.blkio_weight is not None else host_blkio_weight(facts.cgroup_v2)
+    if not weight_ok and "weight" in res.get("blockIO", {}):
+        del res["blockIO"]["weight"]
+        if not res["blockIO"]:
+            del res["blockIO"]
+        warnings.append("Your kernel does not support Block I/O weight or the cgroup is not mounted. "
+                        "Weight discarded.")
+    return res
 
 
 @dataclass
@@ -365,6 +404,10 @@ def build(inp: SpecInputs, facts: HostFacts, warnings: list[str]) -> dict[str, A
     caps = capabilities(hc)
     sec = security_opts(hc)
     env = list(cfg.get("Env") or [])
+    if not any(e.startswith("HOSTNAME=") for e in env):  # dockerd adds it after PATH
+        name = os.uname().nodename if inp.netns is None else (cfg.get("Hostname") or "")
+        at = next((i + 1 for i, e in enumerate(env) if e.startswith("PATH=")), 0)
+        env.insert(at, f"HOSTNAME={name}")
     if cfg.get("Tty") and not any(e.startswith("TERM=") for e in env):
         env.append("TERM=xterm")
     if not any(e.startswith("HOME=") for e in env):
@@ -433,7 +476,7 @@ def build(inp: SpecInputs, facts: HostFacts, warnings: list[str]) -> dict[str, A
     # parents before children, so a mount inside another one lands on top of it
     mounts += sorted(user_mounts, key=lambda m: m["destination"].rstrip("/").count("/"))
 
-    res = resources(hc)
+    res = drop_unsupported(resources(hc), facts, warnings)
     res["devices"] = _default_device_rules()
     devices: list[dict[str, Any]] = []
     if privileged:

@@ -128,8 +128,9 @@ def test_users_and_workdir(berth_host, busybox_image):
 
 def test_env_hostname_entrypoint(berth_host, busybox_image):
     out = berth_host.run("run", "--rm", *NONE, "-h", "myhost", "-e", "FOO=bar", "--entrypoint", "sh",
-                         busybox_image, "-c", "hostname; cat /etc/hostname; echo $FOO; echo $PATH").stdout.split()
-    assert out[:3] == ["myhost", "myhost", "bar"] and "/bin" in out[3]
+                         busybox_image, "-c", "hostname; cat /etc/hostname; echo $FOO; echo $PATH; echo $HOSTNAME"
+                         ).stdout.split()
+    assert out[:3] == ["myhost", "myhost", "bar"] and "/bin" in out[3] and out[4] == "myhost"
 
 
 def test_pause_unpause_update(berth_host, busybox_image):
@@ -277,3 +278,99 @@ def test_cp_never_writes_outside_the_rootfs(berth_host, busybox_image, tmp_path)
     berth_host.run("cp", str(tmp_path / "rel"), "esc:/dst/")
     assert list(target.iterdir()) == []
     assert berth_host.run("exec", "esc", "cat", f"{target}/sub/f").stdout == "x"
+
+
+def test_generated_etc_files(berth_host, busybox_image):
+    """/etc/hostname, /etc/hosts and /etc/resolv.conf are generated (the host's resolv.conf
+    minus loopback nameservers), bind-mounted, and follow -h, --add-host and --dns-search."""
+    from pathlib import Path
+
+    from engine.containers.deps import resolv_conf
+
+    out = berth_host.run("run", "--rm", *NONE, "-h", "box", "--add-host", "db:10.1.2.3", "--dns-search",
+                         "corp.example", busybox_image, "sh", "-c",
+                         "cat /etc/resolv.conf; echo --; cat /etc/hosts; echo --; cat /etc/hostname; echo --; "
+                         "grep -E ' /etc/(hosts|hostname|resolv.conf) ' /proc/self/mounts | wc -l").stdout
+    resolv, hosts, hostname, nmounts = out.split("--\n")
+    want = resolv_conf(Path("/etc/resolv.conf").read_text(), {"DnsSearch": ["corp.example"]})
+    assert resolv == want and "search corp.example\n" in resolv
+    assert not [ln for ln in resolv.splitlines() if ln.startswith(("nameserver 127.", "nameserver ::1"))]
+    assert "127.0.0.1\tlocalhost\n" in hosts and "10.1.2.3\tdb\n" in hosts
+    assert hostname == "box\n" and nmounts.strip() == "3"
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_run_exit_codes_of_a_command_that_cannot_start(berth_host, busybox_image, detach):
+    """Like docker run: 127 for a command that does not exist, 126 for one that cannot be
+    invoked; the error names Cmd and no container is left."""
+    d = ["-d"] if detach else []
+    p = berth_host.run("run", *d, *NONE, busybox_image, "no-such-command", check=False)
+    assert p.returncode == 127 and "Cmd" in p.stderr and "no-such-command" in p.stderr
+    p = berth_host.run("run", *d, *NONE, busybox_image, "/etc/passwd", check=False)
+    assert p.returncode == 126 and "Cmd" in p.stderr and "permission denied" in p.stderr
+    assert berth_host.run("ps", "-aq").stdout == ""
+    assert leftovers(berth_host) == []
+
+
+def test_ps_filters_and_inspect_format(berth_host, busybox_image):
+    berth_host.run("create", *NONE, "--name", "st-created", busybox_image, "true")
+    berth_host.run("run", *NONE, "--name", "st-exited", busybox_image, "sh", "-c", "exit 3", check=False)
+    run_id = berth_host.run("run", "-d", *NONE, "--name", "st-running", busybox_image, "sleep", "600").stdout.strip()
+    berth_host.run("run", "-d", *NONE, "--name", "st-paused", busybox_image, "sleep", "600")
+    berth_host.run("pause", "st-paused")
+
+    def names(*filters: str) -> list[str]:
+        args = [x for f in filters for x in ("--filter", f)]
+        return sorted(berth_host.run("ps", "-a", "--format", "{{.Names}}", *args).stdout.split())
+
+    for status in ("created", "exited", "running", "paused"):
+        assert names(f"status={status}") == [f"st-{status}"]
+    assert names("status=created", "status=exited") == ["st-created", "st-exited"]  # same key: OR
+    assert names("exited=3") == ["st-exited"] and names("exited=0") == []
+    assert names(f"id={run_id[:8]}") == ["st-running"]
+    assert names("name=st-", "status=paused") == ["st-paused"]  # different keys: AND
+    p = berth_host.run("ps", "-a", "--filter", "status=sleeping", check=False)
+    assert p.returncode == 2 and "status=sleeping" in p.stderr
+    # docker inspect -f
+    out = berth_host.run("inspect", "-f", "{{.State.Status}} {{.State.Running}} {{.State.ExitCode}} {{.Name}}",
+                         "st-exited", "st-running").stdout
+    assert out == "exited false 3 /st-exited\nrunning true 0 /st-running\n"
+    assert berth_host.run("inspect", "--format", "{{json .Config.Cmd}}", "st-running").stdout == '["sleep","600"]\n'
+    p = berth_host.run("inspect", "-f", "{{.State.Bogus}}", "st-running", check=False)
+    assert p.returncode == 2 and "Bogus" in p.stderr
+
+
+def test_exec_tty_and_tmpfs_mode(berth_host, busybox_image):
+    import shutil
+
+    berth_host.run("run", "-d", *NONE, "--name", "tm", "--tmpfs", "/scr:size=1m,mode=1770",
+                   "--mount", "type=tmpfs,target=/m2,tmpfs-size=2m,tmpfs-mode=0700", busybox_image, "sleep", "600")
+    out = berth_host.run("exec", "tm", "sh", "-c", "stat -c '%n %a' /scr /m2; grep -E ' /(scr|m2) ' /proc/mounts"
+                         ).stdout
+    assert "/scr 1770\n" in out and "/m2 700\n" in out
+    assert "size=1024k" in out and "size=2048k" in out
+    if not shutil.which("script"):
+        pytest.skip("needs util-linux script for a pseudo-terminal")
+    cmd = " ".join([*berth_host.argv, "exec", "-it", "tm", "sh", "-c", "'tty; echo $TERM; exit 5'"])
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, env=berth_host.env,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    assert p.returncode == 5 and "/dev/pts/" in p.stdout and "xterm" in p.stdout
+
+
+def test_logs_since_until_tail(berth_host, busybox_image):
+    berth_host.run("run", *NONE, "--name", "lg", busybox_image, "sh", "-c",
+                   "echo one; echo two >&2; sleep 1.1; echo three; echo four >&2")
+    out = berth_host.run("logs", "-t", "lg")
+    (t1, one), (t3, three) = (ln.split(" ", 1) for ln in out.stdout.splitlines())
+    (t2, two), (t4, four) = (ln.split(" ", 1) for ln in out.stderr.splitlines())
+    # the two pipes are read apart: only the order around the sleep is fixed
+    assert (one, two, three, four) == ("one", "two", "three", "four") and max(t1, t2) < min(t3, t4)
+    later = berth_host.run("logs", "--since", min(t3, t4), "lg")
+    assert (later.stdout, later.stderr) == ("three\n", "four\n")
+    earlier = berth_host.run("logs", "--until", max(t1, t2), "lg")
+    assert (earlier.stdout, earlier.stderr) == ("one\n", "two\n")
+    assert berth_host.run("logs", "--since", "1h", "lg").stdout == "one\nthree\n"
+    last = berth_host.run("logs", "--tail", "2", "lg")
+    assert (last.stdout, last.stderr) == ("three\n", "four\n")
+    p = berth_host.run("logs", "--since", "yesterday-ish", "lg", check=False)
+    assert p.returncode == 2 and "since" in p.stderr

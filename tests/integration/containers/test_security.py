@@ -87,3 +87,48 @@ def test_shm_size_and_device(berth_host, busybox_image):
                          busybox_image, "sh", "-c", "df -k /dev/shm | tail -1; echo x > /dev/mynull && echo dev-ok"
                          ).stdout
     assert " 2048 " in out and "dev-ok" in out
+
+
+def _cgroup_value(cid: str, v1: str, v2: str) -> str:
+    """A cgroup file of the container, read on the host: `v1` as 'controller/file', `v2` a file name."""
+    from pathlib import Path
+
+    if Path("/sys/fs/cgroup/cgroup.controllers").exists():
+        return Path(f"/sys/fs/cgroup/berth/{cid}/{v2}").read_text().strip()
+    ctrl, name = v1.split("/")
+    return Path(f"/sys/fs/cgroup/{ctrl}/berth/{cid}/{name}").read_text().strip()
+
+
+def test_limits_reach_the_cgroup(berth_host, busybox_image):
+    """memory, swap, reservation, cpus, shares, cpuset, pids and blkio weight, read back from the
+    cgroup files (v1 or v2, whichever the host has); a weight the kernel cannot apply is
+    discarded with a warning, like dockerd does."""
+    import os
+
+    from engine.containers import spec
+
+    v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    p = berth_host.run("run", "-d", *NONE, "--name", "lim", "-m", "32m", "--memory-swap", "64m",
+                       "--memory-reservation", "16m", "--cpus", "0.5", "--cpu-shares", "512", "--cpuset-cpus", "0",
+                       "--pids-limit", "33", "--blkio-weight", "300", busybox_image, "sleep", "600")
+    cid = p.stdout.strip()
+    assert _cgroup_value(cid, "memory/memory.limit_in_bytes", "memory.max") == str(32 << 20)
+    if spec.host_swap_limit(v2):
+        # v1 limits memory+swap together; v2 limits swap alone
+        want = str(64 << 20) if not v2 else str(32 << 20)
+        assert _cgroup_value(cid, "memory/memory.memsw.limit_in_bytes", "memory.swap.max") == want
+    assert _cgroup_value(cid, "memory/memory.soft_limit_in_bytes", "memory.low") == str(16 << 20)
+    if v2:
+        assert _cgroup_value(cid, "", "cpu.max") == "50000 100000"
+    else:
+        assert _cgroup_value(cid, "cpu/cpu.cfs_quota_us", "") == "50000"
+        assert _cgroup_value(cid, "cpu/cpu.cfs_period_us", "") == "100000"
+        assert _cgroup_value(cid, "cpu/cpu.shares", "") == "512"
+    assert _cgroup_value(cid, "cpuset/cpuset.cpus", "cpuset.cpus") == "0"
+    assert _cgroup_value(cid, "pids/pids.max", "pids.max") == "33"
+    if spec.host_blkio_weight(v2):
+        assert p.stderr == ""
+    else:
+        assert "Block I/O weight" in p.stderr and "discarded" in p.stderr
+    assert inspect(berth_host, "lim")["HostConfig"]["BlkioWeight"] == 300
+    berth_host.run("rm", "-f", "lim")

@@ -21,8 +21,9 @@ def kill_container_process(host, name: str) -> int:  # type: ignore[no-untyped-d
     return pid
 
 
-def test_restart_always_after_kill(berth_host, busybox_image):
-    berth_host.run("run", "-d", *NONE, "--name", "al", "--restart", "always", busybox_image, "sleep", "600")
+@pytest.mark.parametrize("policy", ["always", "unless-stopped"])
+def test_restart_always_after_kill(berth_host, busybox_image, policy):
+    berth_host.run("run", "-d", *NONE, "--name", "al", "--restart", policy, busybox_image, "sleep", "600")
     old = kill_container_process(berth_host, "al")
     d = wait_for(lambda: (lambda d: d if d["RestartCount"] == 1 and d["State"]["Running"] else None)(
         inspect(berth_host, "al")))
@@ -32,6 +33,9 @@ def test_restart_always_after_kill(berth_host, busybox_image):
     st = inspect(berth_host, "al")
     assert not st["State"]["Running"] and st["RestartCount"] == 1
     assert not inspect(berth_host, "al")["State"]["Running"]
+    # a user's start resets the count (dockerd does too)
+    berth_host.run("start", "al")
+    assert inspect(berth_host, "al")["RestartCount"] == 0
 
 
 def test_on_failure_max_retries(berth_host, busybox_image):
@@ -122,7 +126,7 @@ def test_healthcheck_transitions(berth_host, busybox_image):
 def test_run_rm_client_killed_container_still_removed(berth_host, busybox_image):
     """The container outlives a killed foreground client, and --rm still removes it at exit."""
     p = subprocess.Popen([*berth_host.argv, "run", "--rm", *NONE, "--name", "orphan", busybox_image,
-                          "sh", "-c", "sleep 1"], env=berth_host.env, stdout=subprocess.DEVNULL,
+                          "sh", "-c", "sleep 4"], env=berth_host.env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     wait_for(lambda: berth_host.run("ps", "-q").stdout.strip())
     p.kill()
@@ -130,3 +134,62 @@ def test_run_rm_client_killed_container_still_removed(berth_host, busybox_image)
     assert berth_host.run("ps", "-q", "--filter", "name=orphan").stdout.strip()  # still running
     wait_for(lambda: berth_host.run("ps", "-aq").stdout == "", timeout=20)
     assert leftovers(berth_host) == []
+
+
+def test_monitor_and_health_loop_in_their_own_systemd_scopes(berth_host, busybox_image, tmp_path):
+    """With systemd_scopes on, the monitor and the health loop start through `systemd-run
+    --scope` (each in a scope of its own, so they outlive the caller's unit). systemd is not the
+    init on the test machines, so a stand-in systemd-run records its arguments and runs the
+    command the way the real one does (exec, same pid, file descriptors kept)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    log = tmp_path / "systemd-run.log"
+    (fake / "systemd-run").write_text(f'#!/bin/sh\necho "$*" >> {log}\n'
+                                      'while [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n')
+    (fake / "systemd-run").chmod(0o755)
+    berth_host.write_config('systemd_scopes = "yes"\n')
+    env = {"PATH": f"{fake}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+    cid = berth_host.run("run", "-d", *NONE, "--name", "sc", "--restart", "always", "--health-cmd", "true",
+                         "--health-interval", "200ms", busybox_image, "sleep", "600", env=env).stdout.strip()
+    calls = log.read_text().splitlines()
+    assert len(calls) == 2 and all(c.startswith("--scope --quiet --collect --unit=berth-") for c in calls)
+    assert f"--unit=berth-conmon-{cid[:12]}-" in calls[0] and " -- " in calls[0] and "conmon" in calls[0]
+    assert f"--unit=berth-health-{cid[:12]}-" in calls[1] and f"_health {cid} 1" in calls[1]
+    wait_for(lambda: inspect(berth_host, "sc")["State"]["Health"]["Status"] == "healthy")
+    # the restart policy (run from the monitor's exit command) starts the next monitor the same way
+    kill_container_process(berth_host, "sc")
+    wait_for(lambda: (lambda d: d["RestartCount"] == 1 and d["State"]["Running"])(inspect(berth_host, "sc")))
+    units = [c.split("--unit=")[1].split()[0] for c in log.read_text().splitlines()]
+    assert len(units) == 4 and len(set(units)) == 4
+    berth_host.run("rm", "-f", "sc", env=env)
+    assert leftovers(berth_host) == []
+
+
+def test_image_healthcheck_and_overrides(berth_host, busybox_image, tmp_path):
+    """The image's HEALTHCHECK runs on schedule; --health-* options override parts of it and
+    --no-healthcheck turns it off."""
+    (tmp_path / "Dockerfile").write_text(f"FROM {busybox_image}\n"
+                                         "HEALTHCHECK --interval=1h --retries=1 CMD test -f /tmp/ok\n"
+                                         'CMD ["sleep", "600"]\n')
+    berth_host.run("build", "-q", "-t", "berth-test/hc:1", str(tmp_path))
+    berth_host.run("run", "-d", *NONE, "--name", "ih", "--health-interval", "200ms", "berth-test/hc:1")
+    d = inspect(berth_host, "ih")
+    assert d["Config"]["Healthcheck"]["Test"] == ["CMD-SHELL", "test -f /tmp/ok"]
+    assert d["Config"]["Healthcheck"]["Interval"] == 200_000_000 and d["State"]["Health"]["Status"] == "starting"
+    h = wait_for(lambda: (lambda h: h if h["Status"] == "unhealthy" else None)(inspect(berth_host, "ih")["State"]["Health"]))
+    assert h["FailingStreak"] >= 1
+    berth_host.run("exec", "ih", "touch", "/tmp/ok")
+    wait_for(lambda: inspect(berth_host, "ih")["State"]["Health"]["Status"] == "healthy")
+    berth_host.run("run", "-d", *NONE, "--name", "nh", "--no-healthcheck", "berth-test/hc:1")
+    assert "Health" not in inspect(berth_host, "nh")["State"]
+    berth_host.run("rm", "-f", "ih", "nh")
+    assert leftovers(berth_host) == []
+
+
+def test_wait_returns_on_a_stop_the_policy_undoes(berth_host, busybox_image):
+    """Like docker wait: the exit code of the next stop, even when `always` restarts it."""
+    berth_host.run("run", "-d", *NONE, "--name", "wa", "--restart", "always", busybox_image, "sh", "-c",
+                   "sleep 0.5; exit 3")
+    assert berth_host.run("wait", "wa", timeout=60).stdout.strip() == "3"
+    wait_for(lambda: inspect(berth_host, "wa")["RestartCount"] >= 1)
+    berth_host.run("rm", "-f", "wa")

@@ -231,3 +231,26 @@ def test_real_profile_converts():
     sec = seccomp.convert(seccomp.load_profile(path), set(spec.DEFAULT_CAPS), machine="x86_64")
     names = {n for r in sec["syscalls"] if r["action"] == "SCMP_ACT_ALLOW" for n in r["names"]}
     assert "read" in names and "arch_prctl" in names and "kexec_load" not in names
+
+
+def test_unsupported_limits_discarded_with_a_warning():
+    hc = {"Memory": 64 << 20, "MemorySwap": 128 << 20, "BlkioWeight": 300}
+    w: list[str] = []
+    s = build(hc, facts=spec.HostFacts(swap_limit=False, blkio_weight=False), warnings=w)
+    assert s["linux"]["resources"]["memory"] == {"limit": 64 << 20}
+    assert "blockIO" not in s["linux"]["resources"]
+    assert len(w) == 2 and "swap" in w[0] and "Block I/O weight" in w[1]
+    w2: list[str] = []
+    s = build(hc, facts=spec.HostFacts(swap_limit=True, blkio_weight=True), warnings=w2)
+    assert s["linux"]["resources"]["memory"]["swap"] == 128 << 20
+    assert s["linux"]["resources"]["blockIO"] == {"weight": 300} and w2 == []
+
+
+def test_env_gets_hostname_and_home_like_dockerd():
+    env = build(cfg={"Env": ["PATH=/bin", "A=1"]})["process"]["env"]
+    assert env == ["PATH=/bin", "HOSTNAME=aaaaaaaaaaaa", "A=1", "HOME=/"]
+    env = build(cfg={"Env": ["PATH=/bin", "HOSTNAME=mine"]})["process"]["env"]
+    assert env.count("HOSTNAME=mine") == 1 and not [e for e in env if e == "HOSTNAME=aaaaaaaaaaaa"]
+    import os
+
+    assert f"HOSTNAME={os.uname().nodename}" in build(netns=None)["process"]["env"]  # host network
