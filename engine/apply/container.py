@@ -324,7 +324,7 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     elif update_names:
         resources = [x for x in update_names if x != "networks"]
         if resources:
-            edge.update(cid, update_body(desired, resources, live))
+            plan.warnings.extend(edge.update(cid, update_body(desired, resources, live)))
         for op, net, ep in net_ops or []:
             if op == "disconnect":
                 edge.disconnect(cid, net)

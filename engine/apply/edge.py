@@ -145,8 +145,9 @@ class ContainerEdge(ImageEdge):
     def remove(self, cid: str, force: bool = False, volumes: bool = False) -> None:
         _fn(self.API, "remove")(self.ctx, cid, force=force, volumes=volumes)
 
-    def update(self, cid: str, changes: dict[str, Any]) -> None:
-        _fn(self.API, "update")(self.ctx, cid, changes)
+    def update(self, cid: str, changes: dict[str, Any]) -> list[str]:
+        """Returns the engine's warnings (a limit the kernel cannot enforce, dropped)."""
+        return list(_fn(self.API, "update")(self.ctx, cid, changes) or [])
 
     def wait(self, cid: str) -> int:
         out = _fn(self.API, "wait")(self.ctx, cid)

@@ -115,9 +115,10 @@ class FakeEdge:
         self.calls.append(("remove", cid, volumes))
         del self.containers[cid]
 
-    def update(self, cid: str, changes: dict) -> None:
+    def update(self, cid: str, changes: dict) -> list[str]:
         self.calls.append(("update", cid, copy.deepcopy(changes)))
         self._c(cid)["HostConfig"].update(changes)
+        return []
 
     def validate_body(self, body: dict, image_config: dict, check: bool) -> None:
         self._check_hc(body.get("HostConfig", {}))
