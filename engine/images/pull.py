@@ -170,7 +170,7 @@ def pull(ctx: Context, ref_s: str, platform: str | None = None, quiet: bool = Tr
 def _pull(ctx: Context, store: ImageStore, client: RegistryClient, ref: refmod.Reference,
           want: dict[str, str], explicit_platform: bool, prog: Progress) -> Image:
     top = ref.digest or ref.tag or "latest"
-    prog.line(f"{ref.digest or ref.tag}: Pulling from {ref.familiar_name() if ref.domain != 'docker.io' else ref.path}")
+    prog.line(f"{ref.digest or ref.tag}: Pulling from {ref.path}")  # docker: the path, without the registry
     while True:
         try:
             body, top_digest, kind, info = _fetch_manifest(client, ref, top, None)

@@ -78,6 +78,7 @@ def test_pull_skopeo_pushed_image(berth_host, skopeo_pushed):
     ref, _oci = skopeo_pushed
     p = berth_host.run("pull", ref)
     assert p.stdout.strip().splitlines()[-1] == ref
+    assert p.stdout.splitlines()[0] == "1: Pulling from interop/busybox"  # docker: the path only
     assert f"Status: Downloaded newer image for {ref}" in p.stdout and "Pull complete" in p.stdout
     info = berth_host.json("image", "inspect", ref)[0]
     assert info["RepoTags"] == [ref]
@@ -120,6 +121,19 @@ def test_push_then_skopeo_copies_identical(berth_host, busybox_image, open_regis
     other = f"{open_registry.host}/berth/other:v1"
     berth_host.run("tag", busybox_image, other)
     assert berth_host.json("push", "--format", "json", other)["Layers"] == ["mounted"]
+
+
+def test_push_human_output_like_docker(berth_host, busybox_image, open_registry):
+    target = f"{open_registry.host}/berth/human:v1"
+    berth_host.run("tag", busybox_image, target)
+    info = berth_host.json("image", "inspect", target)[0]
+    layer = _manifest(berth_host, info)["layers"][0]["digest"]
+    lines = berth_host.run("push", target).stdout.splitlines()
+    assert lines[0] == f"The push refers to repository [{open_registry.host}/berth/human]"
+    body = lines[1:-1]
+    assert body and all(line.startswith(layer[7:19] + ": ") for line in body), lines  # layers only, no config
+    assert body[-1] in (f"{layer[7:19]}: Pushed", f"{layer[7:19]}: Layer already exists") or "Mounted from" in body[-1]
+    assert lines[-1] == f"v1: digest: {info['Descriptor']['digest']} size: {info['Descriptor']['size']}"
 
 
 def test_chunked_push_and_pull_back(berth_host, busybox_image, open_registry):
