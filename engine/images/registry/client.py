@@ -165,7 +165,11 @@ class RegistryClient:
                         continue
                     self.base = f"{scheme}://{ep.netloc}"
                     return
-            raise RegistryError(f"registry {self.domain} is unreachable: " + "; ".join(errors), field="registry")
+            msg = f"registry {self.domain} is unreachable: " + "; ".join(errors)
+            if any("SSL" in e for e in errors) and not any(is_insecure(self.ctx, ep.netloc) for ep in self._endpoints):
+                msg += (f" (HTTPS failed; if it serves plain HTTP, add it to insecure_registries in "
+                        f"{self.ctx.config_path})")
+            raise RegistryError(msg, field="registry")
 
     def skip_mirror(self) -> bool:
         """When the endpoint in use is a mirror, drop it and use the next endpoint (the mirror

@@ -275,6 +275,30 @@ def test_https_registry_on_loopback(berth_host, busybox_image, tls_registry):
     assert berth_host.json("image", "inspect", ref)[0]["RepoTags"] == [ref]
 
 
+def test_plain_http_only_for_configured_insecure_registries(berth_host, busybox_image, remote_registry):
+    """A registry on a non-loopback address that speaks plain HTTP: refused (HTTPS only) until
+    listed in insecure_registries, by host:port or by CIDR."""
+    from tests.fixtures.host import BerthHost
+
+    ref = f"{remote_registry.host}/remote/img:1"
+    berth_host.run("tag", busybox_image, ref)
+    p = berth_host.run("push", ref, check=False)
+    assert p.returncode == 1 and f"registry {remote_registry.host} is unreachable: https://" in p.stderr, p.stderr
+    assert "insecure_registries" in p.stderr and "http://" not in p.stderr
+    berth_host.write_config(f'insecure_registries = ["{remote_registry.host}"]\n')
+    berth_host.run("push", "-q", ref)
+    addr = remote_registry.host.rsplit(":", 1)[0]
+    other = BerthHost(berth_host.base / "other")
+    try:
+        p = other.run("pull", ref, check=False)
+        assert p.returncode == 1 and "insecure_registries" in p.stderr
+        other.write_config(f'insecure_registries = ["{addr}/32"]\n')
+        other.run("pull", "-q", ref)
+        assert other.json("image", "inspect", ref)[0]["Id"] == berth_host.json("image", "inspect", ref)[0]["Id"]
+    finally:
+        other.teardown()
+
+
 def test_certificates_verified_unless_insecure(tls_registry):
     """The TLS context for a registry that is neither loopback nor configured insecure checks
     the certificate against the system CAs: the self-signed one is refused."""
