@@ -192,3 +192,16 @@ def test_load_skopeo_oci_archive(berth_host, busybox_image, tmp_path):
     out = berth_host.run("load", "-i", str(arc)).stdout
     assert out.strip() == "Loaded image: example.org/from/skopeo:2"
     assert berth_host.json("image", "inspect", "example.org/from/skopeo:2")[0]["Id"] == image_id
+
+
+def test_rmi_force_by_id_removes_every_tag(berth_host, busybox_image):
+    berth_host.run("tag", busybox_image, "a/b:1")
+    berth_host.run("tag", busybox_image, "c:2")
+    info = berth_host.json("image", "inspect", busybox_image)[0]
+    short = info["Id"][7:19]
+    assert berth_host.run("rmi", short, check=False).returncode == 1
+    events = berth_host.json("rmi", "-f", "--format", "json", short)
+    assert sorted(e["Untagged"] for e in events if "Untagged" in e) == ["a/b:1", "berth-test/busybox:latest", "c:2"]
+    assert events[-1] == {"Deleted": info["Id"]}
+    assert berth_host.run("images", "-aq").stdout.strip() == ""
+    assert not (berth_host.root / "layers" / info["RootFS"]["Layers"][0][7:]).exists()
