@@ -231,13 +231,14 @@ def test_layer_dirs_work_as_overlay_lowerdirs(berth_host, skopeo_pushed, tmp_pat
         subprocess.run(["umount", str(mnt)], check=True)
 
 
-def test_registry_mirror_for_docker_hub(berth_host, busybox_image, open_registry, tmp_path):
+def test_registry_mirror_for_docker_hub(berth_host, busybox_image, open_registry, tls_registry, tmp_path):
     berth_host.run("tag", busybox_image, f"{open_registry.host}/library/mirrortest:1")
     berth_host.run("push", "-q", f"{open_registry.host}/library/mirrortest:1")
     from tests.fixtures.host import BerthHost
 
     other = BerthHost(tmp_path / "mirrored")
-    other.write_config(f'registry_mirrors = ["http://{open_registry.host}"]\n')
+    # the first mirror lacks the image: the next one is asked
+    other.write_config(f'registry_mirrors = ["https://{tls_registry.host}", "http://{open_registry.host}"]\n')
     try:
         other.run("pull", "-q", "mirrortest:1")
         info = other.json("image", "inspect", "mirrortest:1")[0]
