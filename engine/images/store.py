@@ -495,8 +495,8 @@ class ImageStore:
         return self.add_image(manifest_bytes, config_bytes, tags, parent=parent.id if parent else "")
 
     def tag(self, image: Image | str, target: str) -> Image:
+        ref = refmod.parse(target)  # a bad target is an input error whether or not the image exists
         img = self.resolve(image) if isinstance(image, str) else image
-        ref = refmod.parse(target)
         if ref.digest:
             raise InvalidArgument(f"refusing to create a tag with a digest reference: {target!r}", field="tag")
         t = str(ref)

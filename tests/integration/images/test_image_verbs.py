@@ -178,6 +178,8 @@ def test_tag_rejects_bad_target(berth_host, busybox_image):
     assert p.returncode == 2 and "'Bad/Name:1'" in p.stderr and "lowercase" in p.stderr
     p = berth_host.run("tag", busybox_image, f"x@sha256:{'a' * 64}", check=False)
     assert p.returncode == 2 and "digest" in p.stderr
+    p = berth_host.run("tag", "no-such-image", "Bad:1", check=False)  # the bad target is reported first
+    assert p.returncode == 2 and "'Bad:1'" in p.stderr
 
 
 def test_load_skopeo_oci_archive(berth_host, busybox_image, tmp_path):
