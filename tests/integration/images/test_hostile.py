@@ -119,3 +119,48 @@ def test_layers_fetched_in_parallel_bounded(image_host, hostile_registry):
     finally:
         hostile_registry.parallel_want = 2
     assert hostile_registry.peak_parallel == 1
+
+
+def test_progress_per_layer_on_a_terminal(image_host, hostile_registry):
+    """On a terminal: one line per layer, redrawn in place (cursor-up escapes), with a progress
+    bar while downloading. Not on a terminal: plain status lines, no escapes."""
+    ref = f"{hostile_registry.host}/parallel/img:latest"
+    hostile_registry.parallel_want = 1  # no holding back here
+    try:
+        _progress_checks(image_host, hostile_registry, ref)
+    finally:
+        hostile_registry.parallel_want = 2
+
+
+def _progress_checks(image_host, hostile_registry, ref):  # type: ignore[no-untyped-def]
+    import os
+    import pty
+    import re
+    import subprocess
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen([*image_host.argv, "pull", ref], stdout=slave, stderr=subprocess.PIPE,
+                         env=image_host.env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            b = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not b:
+            break
+        out += b
+    os.close(master)
+    assert p.wait(60) == 0, p.stderr.read()
+    text = out.decode()
+    layers = [d["digest"][7:19] for d in hostile_registry.parallel["layers"]]
+    assert "\x1b[2K" in text and re.search(r"\x1b\[\d+A", text)
+    assert re.search(r": Downloading \[=*>? *\] ", text)
+    for short in layers:
+        assert f"{short}: Pull complete" in text
+    assert text.rstrip().splitlines()[-1].strip() == ref
+    image_host.run("rmi", ref)
+    plain = image_host.run("pull", ref).stdout
+    assert "\x1b" not in plain and "Downloading" not in plain
+    assert all(f"{short}: Pull complete" in plain for short in layers)
