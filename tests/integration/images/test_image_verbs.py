@@ -138,7 +138,14 @@ def test_info_and_version(berth_host, busybox_image):
     assert info["DockerRootDir"] == str(berth_host.root)
     assert info["CgroupVersion"] in ("1", "2")
     assert info["SeccompProfile"]["Path"]
-    assert "Server Version" in berth_host.run("info").stdout
+    assert info["ServerVersion"] and info["RunRoot"] == str(berth_host.runroot) and "Nftables" in info
+    rt = info["Runtimes"][info["DefaultRuntime"]]
+    if shutil.which(info["DefaultRuntime"]):
+        assert rt["path"] and rt["version"][:1].isdigit()
+    human = berth_host.run("info").stdout
+    for label in ("Server Version", "Storage Driver: overlay", "Cgroup Version", "Default Runtime", "Nftables",
+                  "Seccomp Profile", "Images: 1", "Berth Root Dir"):
+        assert label in human, human
     v = berth_host.json("version", "--format", "json")
     assert v["Version"] and v["ApiVersion"] == 1
 
