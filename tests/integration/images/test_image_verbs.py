@@ -214,3 +214,44 @@ def test_rmi_force_by_id_removes_every_tag(berth_host, busybox_image):
     assert events[-1] == {"Deleted": info["Id"]}
     assert berth_host.run("images", "-aq").stdout.strip() == ""
     assert not (berth_host.root / "layers" / info["RootFS"]["Layers"][0][7:]).exists()
+
+
+def test_load_docker_containerd_store_save(berth_host, busybox_rootfs, tmp_path):
+    """`docker save` from Docker 25+ with the containerd image store: an OCI layout whose
+    manifest.json points at the registry's gzip-compressed layer blobs."""
+    import gzip
+
+    def sha(b: bytes) -> str:
+        return hashlib.sha256(b).hexdigest()
+
+    layer = busybox_rootfs.read_bytes()
+    gz = gzip.compress(layer, compresslevel=1, mtime=0)
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
+                      "rootfs": {"type": "layers", "diff_ids": ["sha256:" + sha(layer)]}}).encode()
+    man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                 "digest": "sha256:" + sha(cfg), "size": len(cfg)},
+                      "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                  "digest": "sha256:" + sha(gz), "size": len(gz)}]}).encode()
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + sha(man),
+         "size": len(man), "annotations": {"io.containerd.image.name": "docker.io/library/fromdocker:25",
+                                           "org.opencontainers.image.ref.name": "25"}}]}).encode()
+    manifest_json = json.dumps([{"Config": f"blobs/sha256/{sha(cfg)}", "RepoTags": ["fromdocker:25"],
+                                 "Layers": [f"blobs/sha256/{sha(gz)}"],
+                                 "LayerSources": {f"sha256:{sha(layer)}": {
+                                     "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                     "size": len(gz), "digest": f"sha256:{sha(gz)}"}}}]).encode()
+    arc = tmp_path / "docker25.tar"
+    with tarfile.open(arc, "w") as tf:
+        for name, data in [(f"blobs/sha256/{sha(gz)}", gz), (f"blobs/sha256/{sha(cfg)}", cfg),
+                           (f"blobs/sha256/{sha(man)}", man), ("index.json", index),
+                           ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("manifest.json", manifest_json)]:
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    assert berth_host.run("load", "-i", str(arc)).stdout.strip() == "Loaded image: fromdocker:25"
+    info = berth_host.json("image", "inspect", "fromdocker:25")[0]
+    assert info["Id"] == "sha256:" + sha(cfg)
+    assert (berth_host.root / "layers" / sha(layer) / "bin" / "busybox").is_file()
+    assert (berth_host.root / "oci" / "blobs" / "sha256" / sha(gz)).is_file()  # the compressed blob kept as is
