@@ -182,6 +182,9 @@ def test_bearer_token_flow(berth_host, busybox_image, token_registry):
     berth_host.run("tag", busybox_image, target)
     p = berth_host.run("push", target, check=False)  # anonymous tokens only grant pull
     assert p.returncode == 1 and ("denied" in p.stderr or "unauthorized" in p.stderr.lower()), p.stderr
+    bad = berth_host.run("login", "-u", ts.user, "--password-stdin", token_registry.host, input="nope", check=False)
+    assert bad.returncode == 1 and "token server refused user 'tokenuser'" in bad.stderr, bad.stderr
+    assert not (berth_host.root / "auth.json").exists()
     berth_host.run("login", "-u", ts.user, "--password-stdin", token_registry.host, input=ts.password)
     n0 = len(ts.requests)
     berth_host.run("push", "-q", target)
