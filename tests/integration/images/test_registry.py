@@ -303,6 +303,22 @@ def test_plain_http_only_for_configured_insecure_registries(berth_host, busybox_
         other.teardown()
 
 
+def test_https_verified_against_the_system_cas(berth_host, busybox_image, remote_tls_registry):
+    """A registry off loopback is verified against the system's CAs (OpenSSL's default paths,
+    which SSL_CERT_FILE overrides for this process): refused while its certificate is
+    unknown, trusted once it is a system CA."""
+    ref = f"{remote_tls_registry.host}/tls-remote/img:1"
+    berth_host.run("tag", busybox_image, ref)
+    p = berth_host.run("push", ref, check=False)
+    assert p.returncode == 1 and "certificate verify failed" in p.stderr, p.stderr
+    assert "not trusted" in p.stderr and "insecure_registries" in p.stderr
+    trusted = {"SSL_CERT_FILE": str(remote_tls_registry.extra["cert"])}
+    berth_host.run("push", "-q", ref, env=trusted)
+    berth_host.run("rmi", ref)
+    berth_host.run("pull", "-q", ref, env=trusted)
+    assert ref in berth_host.json("image", "inspect", ref)[0]["RepoTags"]
+
+
 def test_certificates_verified_unless_insecure(tls_registry):
     """The TLS context for a registry that is neither loopback nor configured insecure checks
     the certificate against the system CAs: the self-signed one is refused."""
