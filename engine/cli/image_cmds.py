@@ -570,7 +570,7 @@ def cmd_prune(argv: list[str], g: Globals) -> int:
             return False
         return cutoff is None or _parse_time(img.created) < cutoff
 
-    res = prune(g.ctx, all=a.all, select=select)
+    res = prune(g.ctx, all=a.all, select=select, collect=not filters)
     events, reclaimed = res["ImagesDeleted"], res["SpaceReclaimed"]
     if _want_json(a.format):
         emit_json({"ImagesDeleted": events, "SpaceReclaimed": reclaimed})

@@ -61,11 +61,14 @@ def list_all(ctx: Context, all: bool = False) -> list[dict[str, Any]]:
     return [inspect_image(i) for i in imgs if all or i.tags or i.id not in parents]
 
 
-def prune(ctx: Context, all: bool = False, select: Callable[[Image], bool] | None = None) -> dict[str, Any]:
+def prune(ctx: Context, all: bool = False, select: Callable[[Image], bool] | None = None,
+          collect: bool = False) -> dict[str, Any]:
     """Docker's `image prune`: remove dangling images (untagged and not the parent of another
     image), or with `all` every image no container uses; `select` narrows (label/until
     filters). Untagged parents (build steps) go with the image they lead to, never on their
-    own, so a tagged image keeps its build cache. Returns {"ImagesDeleted", "SpaceReclaimed"}."""
+    own, so a tagged image keeps its build cache. `collect` also deletes content no image
+    references (left by interrupted pulls, see ImageStore.collect_unreferenced). Returns
+    {"ImagesDeleted", "SpaceReclaimed"}."""
     from engine.images.store import image_users
 
     store = ImageStore(ctx)
@@ -89,6 +92,8 @@ def prune(ctx: Context, all: bool = False, select: Callable[[Image], bool] | Non
             except (NotFound, Conflict):
                 continue
     reclaimed = sum(s for d, s in sizes.items() if not store.has_layer(d))
+    if collect:
+        reclaimed += store.collect_unreferenced()
     return {"ImagesDeleted": events, "SpaceReclaimed": reclaimed}
 
 

@@ -106,13 +106,16 @@ def classify(body: bytes, content_type: str, what: str) -> tuple[str, str, dict[
                         f"{', '.join(sorted(MANIFEST_TYPES | INDEX_TYPES))})", field="manifest")
 
 
+_OSES = {"linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos", "aix", "plan9"}
+
+
 def parse_platform(s: str | None) -> dict[str, str]:
     """`linux/amd64`, `linux/arm64/v8`, `amd64`. None = the host's."""
     if not s:
         return host_platform()
     parts = s.strip().lower().split("/")
-    if len(parts) == 1:
-        parts = ["linux", parts[0]]
+    if len(parts) == 1:  # like containerd's platforms.Parse: an OS alone takes the host's arch
+        parts = [parts[0], host_platform()["architecture"]] if parts[0] in _OSES else ["linux", parts[0]]
     if len(parts) > 3 or not all(parts):
         raise InvalidArgument(f"invalid platform {s!r}: expected os/arch[/variant]", field="platform")
     out = {"os": parts[0], "architecture": {"x86_64": "amd64", "aarch64": "arm64"}.get(parts[1], parts[1])}

@@ -170,7 +170,7 @@ def pull(ctx: Context, ref_s: str, platform: str | None = None, quiet: bool = Tr
 def _pull(ctx: Context, store: ImageStore, client: RegistryClient, ref: refmod.Reference,
           want: dict[str, str], explicit_platform: bool, prog: Progress) -> Image:
     top = ref.digest or ref.tag or "latest"
-    prog.line(f"{ref.digest or ref.tag}: Pulling from {ref.familiar_name() if ref.domain != 'docker.io' else ref.path}")
+    prog.line(f"{ref.digest or ref.tag}: Pulling from {ref.path}")  # docker: the path, without the registry
     while True:
         try:
             body, top_digest, kind, info = _fetch_manifest(client, ref, top, None)
@@ -205,8 +205,9 @@ def _pull(ctx: Context, store: ImageStore, client: RegistryClient, ref: refmod.R
             (want["os"], want["architecture"]):
         raise RegistryError(f"{ref.familiar()}: image is {mf.platform_str(config)}, not the requested "
                             f"{mf.platform_str(want)}", field="platform")
-    for layer in layers:
-        prog.update(_short(layer["digest"]), "Pulling fs layer")
+    for layer, diff_id in zip(layers, diff_ids, strict=True):
+        if not (store.has_blob(layer["digest"]) and store.has_layer(diff_id)):  # else "Already exists"
+            prog.update(_short(layer["digest"]), "Pulling fs layer")
     workers = max(1, int(ctx.config.max_concurrent_downloads))
     repo = f"{ref.domain}/{ref.path}"
 

@@ -33,14 +33,17 @@ class Pusher:
         self.ctx, self.store, self.client, self.ref, self.prog = ctx, store, client, ref, prog
         self.chunk_size = chunk_size
 
-    def push_blob(self, desc: dict[str, Any]) -> str:
+    def push_blob(self, desc: dict[str, Any], show: bool = True) -> str:
+        """Push one blob; `show` False keeps it out of the progress display (the config, like
+        docker, which lists only layers)."""
         digest, size = desc["digest"], desc["size"]
+        prog = self.prog if show else Progress(quiet=True)
         path = self.store.blob_path(digest)
         key = _short(digest)
         repo = self.ref.path
         r = self.client.request("HEAD", f"/v2/{repo}/blobs/{digest}", ok=(200, 404), what=f"blob {digest}")
         if r.status == 200:
-            self.prog.update(key, "Layer already exists")
+            prog.update(key, "Layer already exists")
             return "exists"
         location = None
         for src in self.store.blob_sources(digest):
@@ -51,7 +54,7 @@ class Pusher:
             r = self.client.request("POST", f"/v2/{repo}/blobs/uploads/?{q}", ok=(201, 202),
                                     what=f"mount of blob {digest}", extra_scopes=[f"repository:{spath}:pull"])
             if r.status == 201:
-                self.prog.update(key, f"Mounted from {refmod.parse(src).familiar_name()}")
+                prog.update(key, f"Mounted from {refmod.parse(src).familiar_name()}")
                 return "mounted"
             location = r.header("Location")
             break
@@ -61,7 +64,7 @@ class Pusher:
         if not location:
             raise RegistryError(f"registry {self.ref.domain}: upload of {digest} started without a Location",
                                 field="registry")
-        self.prog.update(key, "Pushing")
+        prog.update(key, "Pushing")
         if self.chunk_size and size > self.chunk_size:
             offset = 0
             with open(path, "rb") as f:
@@ -73,14 +76,14 @@ class Pusher:
                         "Content-Range": f"{offset}-{end}"}, chunk, ok=(202,), what=f"upload of blob {digest}")
                     location = r.header("Location") or location
                     offset += len(chunk)
-                    self.prog.update(key, "Pushing", offset, size)
+                    prog.update(key, "Pushing", offset, size)
             self.client.request("PUT", _with_query(location, digest=digest), {"Content-Length": "0"}, None,
                                 ok=(201, 204), what=f"upload of blob {digest}")
         else:
             self.client.request("PUT", _with_query(location, digest=digest), {
                 "Content-Type": "application/octet-stream", "Content-Length": str(size)},
                 lambda: open(path, "rb"), ok=(201, 204), what=f"upload of blob {digest}")
-        self.prog.update(key, "Pushed")
+        prog.update(key, "Pushed")
         return "pushed"
 
 
@@ -105,7 +108,7 @@ def push(ctx: Context, ref_s: str, quiet: bool = True, chunk_size: int | None = 
                                     field="image")
         with ThreadPoolExecutor(max_workers=workers) as ex:
             results = list(ex.map(p.push_blob, layers))
-        p.push_blob(manifest["config"])
+        p.push_blob(manifest["config"], show=False)
         mdesc = img.manifest_descriptor
         body = store.read_blob(mdesc["digest"])
         r = client.request("PUT", f"/v2/{ref.path}/manifests/{quote(ref.tag or 'latest')}",

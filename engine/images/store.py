@@ -11,7 +11,8 @@
 Blobs and layer directories are content addressed and appear atomically (written under tmp/,
 then renamed), so concurrent writers never clash; metadata and index.json change only under the
 `images` lock. An image exists once its metadata file does, which is written last: an
-interrupted pull leaves at most unreferenced blobs/layers that the next pull reuses.
+interrupted pull leaves at most unreferenced blobs/layers that the next pull reuses (or, once
+they are old, `image prune` deletes: `collect_unreferenced`).
 """
 
 from __future__ import annotations
@@ -494,8 +495,8 @@ class ImageStore:
         return self.add_image(manifest_bytes, config_bytes, tags, parent=parent.id if parent else "")
 
     def tag(self, image: Image | str, target: str) -> Image:
+        ref = refmod.parse(target)  # a bad target is an input error whether or not the image exists
         img = self.resolve(image) if isinstance(image, str) else image
-        ref = refmod.parse(target)
         if ref.digest:
             raise InvalidArgument(f"refusing to create a tag with a digest reference: {target!r}", field="tag")
         t = str(ref)
@@ -636,6 +637,50 @@ class ImageStore:
             with contextlib.suppress(FileNotFoundError):
                 (self.layer_meta_dir / (hex_of(d) + ".json")).unlink()
 
+    def collect_unreferenced(self, min_age: float = 600.0) -> int:
+        """Delete blobs and unpacked layers that no image references and that are older than
+        `min_age` seconds: what interrupted pulls or loads left (the next pull of the same
+        image would have reused it). Younger content may belong to a pull in progress and is
+        kept. Returns the unpacked bytes freed."""
+        cutoff = time.time() - min_age
+
+        def old(p: Path) -> bool:
+            try:
+                return p.lstat().st_mtime < cutoff
+            except FileNotFoundError:
+                return False
+
+        freed = 0
+        with locked(self.ctx, "images"):
+            used_blobs: set[str] = set()
+            used_layers: set[str] = set()
+            for im in self.images():
+                used_blobs.update((hex_of(im.id), hex_of(im.meta["manifest"]["digest"])))
+                try:
+                    used_blobs.update(hex_of(layer["digest"]) for layer in im.manifest.get("layers", []))
+                    used_layers.update(hex_of(d) for d in im.diff_ids)
+                except (NotFound, ValueError, InvalidArgument):
+                    return 0  # an image we cannot read: delete nothing rather than guess
+            for name in _listdir(self.blobs):
+                if name not in used_blobs and len(name) == 64 and old(self.blobs / name):
+                    with contextlib.suppress(FileNotFoundError):
+                        (self.blobs / name).unlink()
+                    with contextlib.suppress(FileNotFoundError):
+                        (self.ctx.images_dir / "sources" / (name + ".json")).unlink()
+            for name in _listdir(self.ctx.layers_dir):
+                meta = self.layer_meta_dir / (name + ".json")
+                if name in used_layers or len(name) != 64 or not old(meta if meta.exists() else
+                                                                      self.ctx.layers_dir / name):
+                    continue
+                freed += int((read_json(meta, {}) or {}).get("size", 0))
+                tmp = self.tmp_dir("rm-")
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(self.ctx.layers_dir / name, tmp / "l")
+                _rmtree(tmp)
+                with contextlib.suppress(FileNotFoundError):
+                    meta.unlink()
+        return freed
+
     def cleanup_tmp(self) -> None:
         """Remove staging entries whose process is gone (an interrupted pull, load...)."""
         import re
@@ -659,6 +704,13 @@ class ImageStore:
                     _rmtree(p)
                 else:
                     p.unlink()
+
+
+def _listdir(p: Path) -> list[str]:
+    try:
+        return os.listdir(p)
+    except FileNotFoundError:
+        return []
 
 
 def _rmtree(p: Path) -> None:

@@ -46,3 +46,25 @@ def test_every_verb_module_is_lazy():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
     assert all(isinstance(m, str) for m, _ in VERBS.values())
+
+
+def test_cli_takes_roots_from_env_and_flags(tmp_path):
+    """The real CLI: BERTH_ROOT/BERTH_RUNROOT/BERTH_CONFIG choose the dirs, flags win over them."""
+    import json
+    import os
+
+    (tmp_path / "c.toml").write_text("")
+    env = {**os.environ, "BERTH_ROOT": str(tmp_path / "env-root"), "BERTH_RUNROOT": str(tmp_path / "env-run"),
+           "BERTH_CONFIG": str(tmp_path / "c.toml")}
+
+    def info(*flags: str) -> dict:
+        p = subprocess.run([sys.executable, "-m", "engine", *flags, "info", "--format", "json"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    i = info()
+    assert (i["DockerRootDir"], i["RunRoot"], i["ConfigFile"]) == (
+        str(tmp_path / "env-root"), str(tmp_path / "env-run"), str(tmp_path / "c.toml"))
+    i = info("--root", str(tmp_path / "flag-root"), "--runroot", str(tmp_path / "flag-run"))
+    assert (i["DockerRootDir"], i["RunRoot"]) == (str(tmp_path / "flag-root"), str(tmp_path / "flag-run"))

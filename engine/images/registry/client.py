@@ -165,7 +165,16 @@ class RegistryClient:
                         continue
                     self.base = f"{scheme}://{ep.netloc}"
                     return
-            raise RegistryError(f"registry {self.domain} is unreachable: " + "; ".join(errors), field="registry")
+            msg = f"registry {self.domain} is unreachable: " + "; ".join(errors)
+            secure = not any(is_insecure(self.ctx, ep.netloc) for ep in self._endpoints)
+            if secure and any("CERTIFICATE_VERIFY_FAILED" in e or "certificate verify failed" in e for e in errors):
+                msg += (f" (its certificate is not trusted: add its CA to the system's CAs or to "
+                        f"/etc/berth/certs.d/<host:port>/ca.crt, or list it in insecure_registries in "
+                        f"{self.ctx.config_path})")
+            elif secure and any("SSL" in e for e in errors):
+                msg += (f" (HTTPS failed; if it serves plain HTTP, add it to insecure_registries in "
+                        f"{self.ctx.config_path})")
+            raise RegistryError(msg, field="registry")
 
     def skip_mirror(self) -> bool:
         """When the endpoint in use is a mirror, drop it and use the next endpoint (the mirror

@@ -66,3 +66,43 @@ def test_interrupted_pull_leaves_no_image(image_host, hostile_registry):
     image_host.run("pull", "-q", ref)
     assert image_host.json("image", "inspect", ref)[0]["RepoTags"] == [ref]
     assert os.listdir(image_host.root / "tmp" / "images") == []
+
+
+def test_interrupted_multilayer_pull_content_reused_or_pruned(image_host, hostile_registry):
+    """Killed after its first of four layers: no image, and the finished layer is either
+    reused by the next pull or, once old, deleted by `image prune` (never while young: it may
+    belong to a pull in progress)."""
+    ref = f"{hostile_registry.host}/parallel/img:latest"
+    image_host.write_config("max_concurrent_downloads = 1\n")
+    hostile_registry.parallel_want = 2  # alone, each layer is held back 3 s
+    layers = image_host.root / "layers"
+    p = subprocess.Popen([*image_host.argv, "pull", "-q", ref], env=image_host.env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and not (layers.is_dir() and any(layers.iterdir())):
+            assert p.poll() is None, p.communicate()
+            time.sleep(0.05)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    orphans = sorted(os.listdir(layers))
+    assert len(orphans) == 1
+    assert image_host.run("images", "-q").stdout.strip() == ""
+    blobs = image_host.root / "oci" / "blobs" / "sha256"
+    assert len(os.listdir(blobs)) == 1  # the finished layer's blob (manifest and config come last)
+    image_host.run("image", "prune", "-f")
+    assert sorted(os.listdir(layers)) == orphans  # young: kept
+    old = time.time() - 3600
+    for f in [*blobs.iterdir(), image_host.root / "images" / "layers" / (orphans[0] + ".json")]:
+        os.utime(f, (old, old))
+    out = image_host.run("image", "prune", "-f").stdout
+    assert "Total reclaimed space: 50kB" in out  # the orphan layer
+    assert os.listdir(layers) == [] and os.listdir(blobs) == []
+    image_host.write_config("max_concurrent_downloads = 4\n")
+    hostile_registry.parallel_want = 4
+    try:
+        image_host.run("pull", "-q", ref)
+    finally:
+        hostile_registry.parallel_want = 2
+    assert len(image_host.json("image", "inspect", ref)[0]["RootFS"]["Layers"]) == 4

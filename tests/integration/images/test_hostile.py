@@ -40,6 +40,8 @@ def test_good_image_pulls(image_host, hostile_registry):
     ("truncated", "truncated"),
     ("schema1", "schema 1 is not supported"),
     ("evil-layer", "'../escaped'"),
+    ("evil-symlink", "'escape/tmp/berth-evil-symlink' would be written through the symlink 'escape'"),
+    ("evil-hardlink", "'passwd' is a hardlink to '/etc/passwd' outside the layer"),
     ("bad-diffid", "diff ID"),
     ("tampered", "does not match the registry's digest"),
 ])
@@ -54,6 +56,7 @@ def test_hostile_refused_store_unchanged(image_host, hostile_registry, mode, nee
     assert after == before, sorted(after ^ before)
     assert leftover_tmp(image_host.root) == []
     assert not (image_host.base / "escaped").exists() and not (image_host.root / "escaped").exists()
+    assert not Path("/tmp/berth-evil-symlink").exists()
 
 
 def test_flaky_blob_resumes_with_range(image_host, hostile_registry):
@@ -93,3 +96,71 @@ def test_tampered_manifest_by_digest(image_host, hostile_registry):
     p = image_host.run("pull", ref, check=False)
     assert p.returncode == 1 and "does not match its digest" in p.stderr
     assert image_host.run("images", "-q").stdout.strip() == ""
+
+
+def test_layers_fetched_in_parallel_bounded(image_host, hostile_registry):
+    """Four layers, max_concurrent_downloads = 2: two downloads at once, never three. The
+    registry holds each layer back until a second one is in flight (or 3 s passed)."""
+    image_host.write_config("max_concurrent_downloads = 2\n")
+    hostile_registry.peak_parallel = 0
+    ref = f"{hostile_registry.host}/parallel/img:latest"
+    image_host.run("pull", "-q", ref)
+    assert hostile_registry.peak_parallel == 2
+    info = image_host.json("image", "inspect", ref)[0]
+    assert len(info["RootFS"]["Layers"]) == 4
+    for i, d in enumerate(info["RootFS"]["Layers"]):
+        assert (image_host.root / "layers" / d[7:] / f"layer{i}").stat().st_size == 50_000
+    # one at a time when so configured
+    image_host.run("rmi", ref)
+    image_host.write_config("max_concurrent_downloads = 1\n")
+    hostile_registry.peak_parallel, hostile_registry.parallel_want = 0, 1
+    try:
+        image_host.run("pull", "-q", ref)
+    finally:
+        hostile_registry.parallel_want = 2
+    assert hostile_registry.peak_parallel == 1
+
+
+def test_progress_per_layer_on_a_terminal(image_host, hostile_registry):
+    """On a terminal: one line per layer, redrawn in place (cursor-up escapes), with a progress
+    bar while downloading. Not on a terminal: plain status lines, no escapes."""
+    ref = f"{hostile_registry.host}/parallel/img:latest"
+    hostile_registry.parallel_want = 1  # no holding back here
+    try:
+        _progress_checks(image_host, hostile_registry, ref)
+    finally:
+        hostile_registry.parallel_want = 2
+
+
+def _progress_checks(image_host, hostile_registry, ref):  # type: ignore[no-untyped-def]
+    import os
+    import pty
+    import re
+    import subprocess
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen([*image_host.argv, "pull", ref], stdout=slave, stderr=subprocess.PIPE,
+                         env=image_host.env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            b = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not b:
+            break
+        out += b
+    os.close(master)
+    assert p.wait(60) == 0, p.stderr.read()
+    text = out.decode()
+    layers = [d["digest"][7:19] for d in hostile_registry.parallel["layers"]]
+    assert "\x1b[2K" in text and re.search(r"\x1b\[\d+A", text)
+    assert re.search(r": Downloading \[=*>? *\] ", text)
+    for short in layers:
+        assert f"{short}: Pull complete" in text
+    assert text.rstrip().splitlines()[-1].strip() == ref
+    image_host.run("rmi", ref)
+    plain = image_host.run("pull", ref).stdout
+    assert "\x1b" not in plain and "Downloading" not in plain
+    assert all(f"{short}: Pull complete" in plain for short in layers)

@@ -138,7 +138,14 @@ def test_info_and_version(berth_host, busybox_image):
     assert info["DockerRootDir"] == str(berth_host.root)
     assert info["CgroupVersion"] in ("1", "2")
     assert info["SeccompProfile"]["Path"]
-    assert "Server Version" in berth_host.run("info").stdout
+    assert info["ServerVersion"] and info["RunRoot"] == str(berth_host.runroot) and "Nftables" in info
+    rt = info["Runtimes"][info["DefaultRuntime"]]
+    if shutil.which(info["DefaultRuntime"]):
+        assert rt["path"] and rt["version"][:1].isdigit()
+    human = berth_host.run("info").stdout
+    for label in ("Server Version", "Storage Driver: overlay", "Cgroup Version", "Default Runtime", "Nftables",
+                  "Seccomp Profile", "Images: 1", "Berth Root Dir"):
+        assert label in human, human
     v = berth_host.json("version", "--format", "json")
     assert v["Version"] and v["ApiVersion"] == 1
 
@@ -178,6 +185,8 @@ def test_tag_rejects_bad_target(berth_host, busybox_image):
     assert p.returncode == 2 and "'Bad/Name:1'" in p.stderr and "lowercase" in p.stderr
     p = berth_host.run("tag", busybox_image, f"x@sha256:{'a' * 64}", check=False)
     assert p.returncode == 2 and "digest" in p.stderr
+    p = berth_host.run("tag", "no-such-image", "Bad:1", check=False)  # the bad target is reported first
+    assert p.returncode == 2 and "'Bad:1'" in p.stderr
 
 
 def test_load_skopeo_oci_archive(berth_host, busybox_image, tmp_path):
@@ -192,3 +201,57 @@ def test_load_skopeo_oci_archive(berth_host, busybox_image, tmp_path):
     out = berth_host.run("load", "-i", str(arc)).stdout
     assert out.strip() == "Loaded image: example.org/from/skopeo:2"
     assert berth_host.json("image", "inspect", "example.org/from/skopeo:2")[0]["Id"] == image_id
+
+
+def test_rmi_force_by_id_removes_every_tag(berth_host, busybox_image):
+    berth_host.run("tag", busybox_image, "a/b:1")
+    berth_host.run("tag", busybox_image, "c:2")
+    info = berth_host.json("image", "inspect", busybox_image)[0]
+    short = info["Id"][7:19]
+    assert berth_host.run("rmi", short, check=False).returncode == 1
+    events = berth_host.json("rmi", "-f", "--format", "json", short)
+    assert sorted(e["Untagged"] for e in events if "Untagged" in e) == ["a/b:1", "berth-test/busybox:latest", "c:2"]
+    assert events[-1] == {"Deleted": info["Id"]}
+    assert berth_host.run("images", "-aq").stdout.strip() == ""
+    assert not (berth_host.root / "layers" / info["RootFS"]["Layers"][0][7:]).exists()
+
+
+def test_load_docker_containerd_store_save(berth_host, busybox_rootfs, tmp_path):
+    """`docker save` from Docker 25+ with the containerd image store: an OCI layout whose
+    manifest.json points at the registry's gzip-compressed layer blobs."""
+    import gzip
+
+    def sha(b: bytes) -> str:
+        return hashlib.sha256(b).hexdigest()
+
+    layer = busybox_rootfs.read_bytes()
+    gz = gzip.compress(layer, compresslevel=1, mtime=0)
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
+                      "rootfs": {"type": "layers", "diff_ids": ["sha256:" + sha(layer)]}}).encode()
+    man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                 "digest": "sha256:" + sha(cfg), "size": len(cfg)},
+                      "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                  "digest": "sha256:" + sha(gz), "size": len(gz)}]}).encode()
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + sha(man),
+         "size": len(man), "annotations": {"io.containerd.image.name": "docker.io/library/fromdocker:25",
+                                           "org.opencontainers.image.ref.name": "25"}}]}).encode()
+    manifest_json = json.dumps([{"Config": f"blobs/sha256/{sha(cfg)}", "RepoTags": ["fromdocker:25"],
+                                 "Layers": [f"blobs/sha256/{sha(gz)}"],
+                                 "LayerSources": {f"sha256:{sha(layer)}": {
+                                     "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                     "size": len(gz), "digest": f"sha256:{sha(gz)}"}}}]).encode()
+    arc = tmp_path / "docker25.tar"
+    with tarfile.open(arc, "w") as tf:
+        for name, data in [(f"blobs/sha256/{sha(gz)}", gz), (f"blobs/sha256/{sha(cfg)}", cfg),
+                           (f"blobs/sha256/{sha(man)}", man), ("index.json", index),
+                           ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("manifest.json", manifest_json)]:
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    assert berth_host.run("load", "-i", str(arc)).stdout.strip() == "Loaded image: fromdocker:25"
+    info = berth_host.json("image", "inspect", "fromdocker:25")[0]
+    assert info["Id"] == "sha256:" + sha(cfg)
+    assert (berth_host.root / "layers" / sha(layer) / "bin" / "busybox").is_file()
+    assert (berth_host.root / "oci" / "blobs" / "sha256" / sha(gz)).is_file()  # the compressed blob kept as is

@@ -21,6 +21,13 @@ def test_import_busybox(berth_host, busybox_image):
     assert info["Os"] == "linux"
     assert info["Id"].startswith("sha256:")
     assert len(info["RootFS"]["Layers"]) == 1
+    assert {"Id", "RepoTags", "RepoDigests", "Created", "Config", "RootFS", "Architecture", "Os", "Size"} <= set(info)
+    assert info["RootFS"]["Type"] == "layers" and info["Architecture"] and info["Size"] > 1_000_000
+    assert info["Created"][:4].isdigit() and info["Created"][10] == "T" and info["Created"].endswith("Z")
+    import hashlib
+
+    config = (berth_host.root / "oci" / "blobs" / "sha256" / info["Id"][7:]).read_bytes()
+    assert "sha256:" + hashlib.sha256(config).hexdigest() == info["Id"]  # image ID = config digest
     layer = berth_host.root / "layers" / info["RootFS"]["Layers"][0].split(":")[1]
     assert (layer / "bin" / "busybox").is_file()
     assert os.readlink(layer / "bin" / "sh") == "busybox"

@@ -78,6 +78,7 @@ def test_pull_skopeo_pushed_image(berth_host, skopeo_pushed):
     ref, _oci = skopeo_pushed
     p = berth_host.run("pull", ref)
     assert p.stdout.strip().splitlines()[-1] == ref
+    assert p.stdout.splitlines()[0] == "1: Pulling from interop/busybox"  # docker: the path only
     assert f"Status: Downloaded newer image for {ref}" in p.stdout and "Pull complete" in p.stdout
     info = berth_host.json("image", "inspect", ref)[0]
     assert info["RepoTags"] == [ref]
@@ -120,6 +121,19 @@ def test_push_then_skopeo_copies_identical(berth_host, busybox_image, open_regis
     other = f"{open_registry.host}/berth/other:v1"
     berth_host.run("tag", busybox_image, other)
     assert berth_host.json("push", "--format", "json", other)["Layers"] == ["mounted"]
+
+
+def test_push_human_output_like_docker(berth_host, busybox_image, open_registry):
+    target = f"{open_registry.host}/berth/human:v1"
+    berth_host.run("tag", busybox_image, target)
+    info = berth_host.json("image", "inspect", target)[0]
+    layer = _manifest(berth_host, info)["layers"][0]["digest"]
+    lines = berth_host.run("push", target).stdout.splitlines()
+    assert lines[0] == f"The push refers to repository [{open_registry.host}/berth/human]"
+    body = lines[1:-1]
+    assert body and all(line.startswith(layer[7:19] + ": ") for line in body), lines  # layers only, no config
+    assert body[-1] in (f"{layer[7:19]}: Pushed", f"{layer[7:19]}: Layer already exists") or "Mounted from" in body[-1]
+    assert lines[-1] == f"v1: digest: {info['Descriptor']['digest']} size: {info['Descriptor']['size']}"
 
 
 def test_chunked_push_and_pull_back(berth_host, busybox_image, open_registry):
@@ -168,6 +182,9 @@ def test_bearer_token_flow(berth_host, busybox_image, token_registry):
     berth_host.run("tag", busybox_image, target)
     p = berth_host.run("push", target, check=False)  # anonymous tokens only grant pull
     assert p.returncode == 1 and ("denied" in p.stderr or "unauthorized" in p.stderr.lower()), p.stderr
+    bad = berth_host.run("login", "-u", ts.user, "--password-stdin", token_registry.host, input="nope", check=False)
+    assert bad.returncode == 1 and "token server refused user 'tokenuser'" in bad.stderr, bad.stderr
+    assert not (berth_host.root / "auth.json").exists()
     berth_host.run("login", "-u", ts.user, "--password-stdin", token_registry.host, input=ts.password)
     n0 = len(ts.requests)
     berth_host.run("push", "-q", target)
@@ -217,13 +234,14 @@ def test_layer_dirs_work_as_overlay_lowerdirs(berth_host, skopeo_pushed, tmp_pat
         subprocess.run(["umount", str(mnt)], check=True)
 
 
-def test_registry_mirror_for_docker_hub(berth_host, busybox_image, open_registry, tmp_path):
+def test_registry_mirror_for_docker_hub(berth_host, busybox_image, open_registry, tls_registry, tmp_path):
     berth_host.run("tag", busybox_image, f"{open_registry.host}/library/mirrortest:1")
     berth_host.run("push", "-q", f"{open_registry.host}/library/mirrortest:1")
     from tests.fixtures.host import BerthHost
 
     other = BerthHost(tmp_path / "mirrored")
-    other.write_config(f'registry_mirrors = ["http://{open_registry.host}"]\n')
+    # the first mirror lacks the image: the next one is asked
+    other.write_config(f'registry_mirrors = ["https://{tls_registry.host}", "http://{open_registry.host}"]\n')
     try:
         other.run("pull", "-q", "mirrortest:1")
         info = other.json("image", "inspect", "mirrortest:1")[0]
@@ -259,6 +277,46 @@ def test_https_registry_on_loopback(berth_host, busybox_image, tls_registry):
     assert berth_host.run("images", "-q").stdout.strip() == ""
     berth_host.run("pull", "-q", ref)
     assert berth_host.json("image", "inspect", ref)[0]["RepoTags"] == [ref]
+
+
+def test_plain_http_only_for_configured_insecure_registries(berth_host, busybox_image, remote_registry):
+    """A registry on a non-loopback address that speaks plain HTTP: refused (HTTPS only) until
+    listed in insecure_registries, by host:port or by CIDR."""
+    from tests.fixtures.host import BerthHost
+
+    ref = f"{remote_registry.host}/remote/img:1"
+    berth_host.run("tag", busybox_image, ref)
+    p = berth_host.run("push", ref, check=False)
+    assert p.returncode == 1 and f"registry {remote_registry.host} is unreachable: https://" in p.stderr, p.stderr
+    assert "insecure_registries" in p.stderr and "http://" not in p.stderr
+    berth_host.write_config(f'insecure_registries = ["{remote_registry.host}"]\n')
+    berth_host.run("push", "-q", ref)
+    addr = remote_registry.host.rsplit(":", 1)[0]
+    other = BerthHost(berth_host.base / "other")
+    try:
+        p = other.run("pull", ref, check=False)
+        assert p.returncode == 1 and "insecure_registries" in p.stderr
+        other.write_config(f'insecure_registries = ["{addr}/32"]\n')
+        other.run("pull", "-q", ref)
+        assert other.json("image", "inspect", ref)[0]["Id"] == berth_host.json("image", "inspect", ref)[0]["Id"]
+    finally:
+        other.teardown()
+
+
+def test_https_verified_against_the_system_cas(berth_host, busybox_image, remote_tls_registry):
+    """A registry off loopback is verified against the system's CAs (OpenSSL's default paths,
+    which SSL_CERT_FILE overrides for this process): refused while its certificate is
+    unknown, trusted once it is a system CA."""
+    ref = f"{remote_tls_registry.host}/tls-remote/img:1"
+    berth_host.run("tag", busybox_image, ref)
+    p = berth_host.run("push", ref, check=False)
+    assert p.returncode == 1 and "certificate verify failed" in p.stderr, p.stderr
+    assert "not trusted" in p.stderr and "insecure_registries" in p.stderr
+    trusted = {"SSL_CERT_FILE": str(remote_tls_registry.extra["cert"])}
+    berth_host.run("push", "-q", ref, env=trusted)
+    berth_host.run("rmi", ref)
+    berth_host.run("pull", "-q", ref, env=trusted)
+    assert ref in berth_host.json("image", "inspect", ref)[0]["RepoTags"]
 
 
 def test_certificates_verified_unless_insecure(tls_registry):

@@ -154,6 +154,11 @@ def test_platform_selection():
         mf.select_platform(idx, mf.parse_platform("linux/s390x"), "x")
     with pytest.raises(InvalidArgument, match="'a/b/c/d'"):
         mf.parse_platform("a/b/c/d")
+    from engine.images.store import host_platform
+
+    assert mf.parse_platform("linux") == {"os": "linux", "architecture": host_platform()["architecture"]}
+    assert mf.parse_platform("arm64") == {"os": "linux", "architecture": "arm64"}
+    assert mf.parse_platform("linux/aarch64/v8") == {"os": "linux", "architecture": "arm64", "variant": "v8"}
 
 
 def test_mirror_fallback_order(tmp_path):
