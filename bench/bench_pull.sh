@@ -86,6 +86,24 @@ fi
 echo "== bench_pull: $RUNS runs each, stores under $B"
 hyperfine --style basic --runs "$RUNS" --warmup 1 --export-json "$SRC/results.json" "${cmds[@]}"
 
+# Interop with docker's archive format (docker is a reference here, never a dependency of Berth):
+# `docker save` -> `berth load` and `berth save` -> `docker load` keep the image ID (config digest).
+if command -v docker >/dev/null && timeout 5 docker info >/dev/null 2>&1 && docker image inspect "$REF" >/dev/null 2>&1; then
+  did=$(docker image inspect -f '{{.Id}}' "$REF")
+  docker save -o "$SRC/docker-save.tar" "$REF"
+  IBERTH="$PY -m engine --root $B/interop/root --runroot $B/interop/run --config $B/none.toml"
+  $IBERTH load -q -i "$SRC/docker-save.tar" >/dev/null
+  bid=$($IBERTH image inspect --format json "$REF" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print((d[0] if isinstance(d, list) else d)["Id"])')
+  $IBERTH save -o "$SRC/berth-save.tar" "$REF"
+  docker rmi -f "$REF" >/dev/null
+  docker load -q -i "$SRC/berth-save.tar" >/dev/null
+  did2=$(docker image inspect -f '{{.Id}}' "$REF")
+  echo "== bench_pull: archive interop with docker"
+  echo "  docker save -> berth load: $([ "$did" = "$bid" ] && echo "same image ID" || echo "MISMATCH ($did vs $bid)")"
+  echo "  berth save -> docker load: $([ "$did" = "$did2" ] && echo "same image ID" || echo "MISMATCH ($did vs $did2)")"
+  rm -rf "$B/interop" "$SRC/docker-save.tar" "$SRC/berth-save.tar"
+fi
+
 "$PY" - "$SRC/results.json" <<'PYEOF'
 import json, sys
 res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
