@@ -4,13 +4,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: deps demo test lint unit integration sanity molecule bench clean
+.PHONY: deps demo demo-clean test lint unit integration sanity molecule bench clean
 
 deps:
 	@bash scripts/install-deps.sh
 
 demo: deps
 	@bash scripts/demo.sh
+
+demo-clean:
+	@bash scripts/demo.sh clean
 
 lint: deps
 	$(VENV)/bin/ruff check engine tests bench pulumi_provider

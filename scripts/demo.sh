@@ -8,8 +8,10 @@
 #      published port and a client container that reaches it by name
 #   3. fetch the page through the published port and show `berth ps`
 #
-# Run it again: the play recap says changed=0. The stack stays up; remove it with
-#   /opt/berth/bin/berth rm -f demo-client demo-web && /opt/berth/bin/berth network rm demo-net
+# Run it again: the play recap says changed=0. The stack stays up; `make demo-clean`
+# (scripts/demo.sh clean) removes it: the containers demo-client and demo-web, the network
+# demo-net, the volume demo-data, the image berth-examples/web:1 and its build context. The host
+# role's install (/opt/berth, /etc/berth) stays.
 # Environment: DEMO_PORT (default 8080), DEMO_VERBOSE=1 for ansible -v.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +24,29 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+if [ "${1:-}" = clean ]; then
+  if [ ! -x "$BERTH" ]; then echo "demo clean: no engine at $BERTH, nothing to remove"; exit 0; fi
+  say "removing the demo stack (containers, network, volume, image, build context)"
+  "$BERTH" rm -f demo-client demo-web 2>/dev/null || true
+  for what in "network rm demo-net" "volume rm demo-data"; do
+    # shellcheck disable=SC2086
+    "$BERTH" $what >/dev/null 2>&1 || true
+  done
+  # the image stays while another stack (molecule's) still uses it
+  "$BERTH" rmi berth-examples/web:1 2>/dev/null || true
+  rm -rf /var/lib/berth-examples/demo-web
+  rmdir /var/lib/berth-examples 2>/dev/null || true
+  left=$("$BERTH" ps -a -q --filter name=demo- 2>/dev/null || true)
+  if [ -n "$left" ] || "$BERTH" network inspect demo-net >/dev/null 2>&1 \
+      || "$BERTH" volume inspect demo-data >/dev/null 2>&1; then
+    echo "demo clean: something is left:" >&2
+    "$BERTH" ps -a --filter name=demo- >&2
+    exit 1
+  fi
+  echo "demo stack removed; the engine stays in /opt/berth (config /etc/berth/config.toml)"
+  exit 0
+fi
 
 # --- 1. a throwaway sshd on loopback -----------------------------------------------------------
 WORK=$(mktemp -d /var/tmp/berth-demo-XXXXXX)

@@ -151,3 +151,23 @@ def test_role_check_mode_on_a_fresh_host_touches_nothing(sshd, base, engine_src)
         assert task in r.changed_tasks()
     assert not (base / "opt").exists() and not (base / "etc").exists()
     assert not (base / "sysctl-berth.conf").exists()
+
+
+def test_role_installs_the_missing_os_packages_from_its_own_facts(sshd, base, engine_src) -> None:
+    """A play without facts still gets the OS family; a play's own package list replaces the
+    family's (role vars outrank the role's defaults), and only what dpkg lacks goes to apt.
+    Check mode, so `hello` (in Debian's archive, not installed here) is not really installed."""
+    assert subprocess.run(["dpkg-query", "-W", "-f=${Status}", "hello"], capture_output=True,
+                          text=True).stdout.strip() != "install ok installed"
+    play = [{"hosts": "all", "gather_facts": False, "roles": [
+        {"role": "berth.engine.host", "vars": {"berth_os_packages": ["runc", "nftables", "hello"]}}]}]
+    r = run_playbook(sshd, base / "run", play, role_vars(base), check=True)
+    assert r.rc == 0, r.failure()
+    learned = r.result("Learn the OS family (the play may not gather facts)")
+    assert learned["ansible_facts"]["ansible_os_family"] == "Debian"
+    apt = r.result("Install the missing packages (apt)")
+    assert apt.get("changed") is True, apt
+    assert apt["invocation"]["module_args"]["name"] == ["hello"]  # runc and nftables are installed
+    assert "Inst hello " in apt["stdout"]
+    assert subprocess.run(["dpkg-query", "-W", "-f=${Status}", "hello"], capture_output=True,
+                          text=True).stdout.strip() != "install ok installed"
