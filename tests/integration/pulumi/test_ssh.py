@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,84 @@ def test_engine_not_installed_says_so(conn) -> None:
     eng = Engine(conn, {"command": "/nonexistent/berth"})
     with pytest.raises(EngineError, match="engine command not found .*engine.command"):
         eng.apply("volume", {"volume_name": "x"})
+
+
+@pytest.fixture
+def stingy_sshd(sshd, tmp_path: Path):
+    """A second sshd like the session one but allowing only 2 sessions per connection."""
+    from tests.fixtures.sshd import _wait_port, free_port
+
+    cfg = sshd.dir / "sshd_config"
+    port = free_port()
+    text = cfg.read_text().replace("MaxSessions 100", "MaxSessions 2")
+    text = text.replace(f"Port {sshd.port}\n", f"Port {port}\n").replace(
+        f"PidFile {sshd.dir / 'sshd.pid'}", f"PidFile {tmp_path / 'sshd.pid'}")
+    (tmp_path / "sshd_config").write_text(text)
+    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(tmp_path / "sshd_config")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_port(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def test_more_calls_than_the_server_allows_sessions_wait(conn, stingy_sshd) -> None:
+    """A host whose sshd allows fewer sessions than the provider's threads use: the extra calls
+    wait for a channel on the same connection instead of failing or tearing it down."""
+    spec = _fresh({**conn, "port": stingy_sshd, "host_key": conn["host_key"]})
+    before = dict(_ssh.STATS)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        try:
+            out = _ssh.run(spec, f"sleep 0.3; echo {i}").stdout.strip()
+        except Exception as e:  # noqa: BLE001 - recorded and asserted below
+            out = repr(e)
+        with lock:
+            results.append(out)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [str(i) for i in range(6)]
+    assert _ssh.STATS["connect"] - before["connect"] == 1
+    assert _ssh.STATS["exec"] - before["exec"] == 6
+
+
+def test_channels_per_connection_are_capped(conn, tmp_path: Path) -> None:
+    """No more than MAX_CHANNELS commands run at once on one connection (OpenSSH's default
+    MaxSessions is 10); the others queue for a channel and run when one is free."""
+    spec = _fresh(conn)
+    started, release = tmp_path / "started", tmp_path / "release"
+    cmd = f"echo x >> {started}; while [ ! -e {release} ]; do sleep 0.05; done; echo done"
+    n = _ssh.MAX_CHANNELS + 4
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        out = _ssh.run(spec, cmd).stdout.strip()
+        with lock:
+            results.append(out)
+
+    def running() -> int:
+        return len(started.read_text().splitlines()) if started.exists() else 0
+
+    threads = [threading.Thread(target=work) for _ in range(n)]
+    for t in threads:
+        t.start()
+    try:
+        end = time.monotonic() + 20
+        while running() < _ssh.MAX_CHANNELS and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(1.5)  # time enough for any extra command to start, were it allowed to
+        assert running() == _ssh.MAX_CHANNELS
+    finally:
+        release.touch()
+        for t in threads:
+            t.join()
+    assert results == ["done"] * n and running() == n
