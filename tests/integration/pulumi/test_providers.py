@@ -189,3 +189,30 @@ def test_remote_image_pull(conn, engine, berth_host, busybox_image, busybox_root
     assert upd2.outs["repo_digest"] != made.outs["repo_digest"]
     p.delete(made.id, upd2.outs)
     assert p.read(made.id, upd2.outs).id == ""
+
+
+@pytest.mark.requires(*RUNTIME)
+def test_container_networks_update_in_place(conn, engine, berth_host, busybox_image) -> None:
+    """What diff predicts is what the engine does: connecting a second network keeps the
+    container (same id, no recreate); a new primary network is a replacement."""
+    nets = berth.NetworkProvider()
+    made_nets = [nets.create(_checked(nets, _props(conn, engine, name=n, ipam_config=[{"subnet": s}])))
+                 for n, s in (("pn1", "10.62.0.0/24"), ("pn2", "10.63.0.0/24"))]
+    p = berth.ContainerProvider()
+    props = _checked(p, _props(conn, engine, name="cn", image=busybox_image, command=["sleep", "300"],
+                               force_kill=True, networks=[{"name": "pn1", "aliases": ["a"]}]))
+    made = p.create(props)
+    assert set(made.outs["ip_addresses"]) == {"pn1"}
+    news = _checked(p, {**props, "networks": [*props["networks"], {"name": "pn2"}]}, props)
+    d = p.diff(made.id, made.outs, news)
+    assert d.changes and not d.replaces
+    upd = p.update(made.id, made.outs, news)
+    assert upd.outs["container_id"] == made.id
+    assert upd.outs["ip_addresses"]["pn2"].startswith("10.63.0.")
+    assert set(berth_host.json("inspect", "container", "cn")[0]["NetworkSettings"]["Networks"]) == {"pn1", "pn2"}
+    d = p.diff(made.id, upd.outs, {**news, "networks": [{"name": "pn2"}]})
+    assert d.replaces == ["networks"] and d.delete_before_replace
+    p.delete(made.id, upd.outs)
+    for m in made_nets:
+        nets.delete(m.id, m.outs)
+    assert berth_host.run("inspect", "network", "pn1", check=False).returncode == 3
