@@ -216,3 +216,24 @@ def test_container_networks_update_in_place(conn, engine, berth_host, busybox_im
     for m in made_nets:
         nets.delete(m.id, m.outs)
     assert berth_host.run("inspect", "network", "pn1", check=False).returncode == 3
+
+
+@pytest.mark.parametrize(("cls", "props", "prop", "value"), [
+    (berth.ContainerProvider, {"name": "cc", "image": "busybox", "restart_policy": "sometimes"},
+     "restart_policy", "sometimes"),
+    (berth.NetworkProvider, {"name": "nc", "driver": "overlay"}, "driver", "overlay"),
+    (berth.VolumeProvider, {"volume_name": "vc", "driver": "nfs"}, "driver", "nfs"),
+    (berth.RemoteImageProvider, {"name": "busybox", "pull": "sometimes"}, "pull", "sometimes"),
+    (berth.ImageProvider, {"name": "app", "nocache": "maybe"}, "nocache", "maybe"),
+], ids=lambda v: v.__name__ if isinstance(v, type) else None)
+def test_check_names_the_property_for_every_kind(conn, engine, berth_host, tmp_path: Path, cls, props, prop,
+                                                 value) -> None:
+    """check validates through the engine (check mode, nothing made) and the failure names the
+    property and the value."""
+    if cls is berth.ImageProvider:
+        (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+        props = {**props, "path": str(tmp_path)}
+    res = cls().check({}, _props(conn, engine, **props))
+    assert [f.property for f in res.failures] == [prop], [(f.property, f.reason) for f in res.failures]
+    assert value in res.failures[0].reason
+    assert berth_host.json("ls", "container") == [] and berth_host.json("ls", "volume") == []
