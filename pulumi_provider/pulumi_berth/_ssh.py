@@ -30,6 +30,12 @@ class ConnectionError_(Exception):
     """Raised for connection set-up problems (auth, host key, network)."""
 
 
+class _Unreachable(ConnectionError_):
+    """The host did not answer (refused, timed out, reset): worth another try after a drop."""
+
+    after_drop = False
+
+
 class _Busy(Exception):
     """The server refused a new channel on a live connection (its MaxSessions is reached): wait
     for one of ours to finish; the connection itself is fine."""
@@ -192,7 +198,7 @@ def _open(spec: ConnSpec) -> Any:
                                f"connection.private_key / connection.password") from None
     except (OSError, paramiko.SSHException) as e:
         client.close()
-        raise ConnectionError_(f"cannot connect to {spec.label}: {e}") from None
+        raise _Unreachable(f"cannot connect to {spec.label}: {e}") from None
     transport = client.get_transport()
     if transport is not None:
         transport.set_keepalive(30)
@@ -226,9 +232,13 @@ class _Pool:
                 if t is not None and t.is_active():
                     return client
                 client.close()
-            client = _open(spec)
-            self._clients[key] = client
-            return client
+            try:
+                fresh = _open(spec)
+            except _Unreachable as e:
+                e.after_drop = client is not None  # we had a connection: the host may come back
+                raise
+            self._clients[key] = fresh
+            return fresh
 
     def drop(self, spec: ConnSpec, client: Any) -> None:
         key = spec.cache_key()
@@ -284,7 +294,15 @@ def _with_channel(spec: ConnSpec, what: str, fn: Any) -> Any:
     drops = 0
     busy_until: float | None = None
     while True:
-        client = POOL.get(spec)
+        try:
+            client = POOL.get(spec)
+        except _Unreachable as e:
+            if not (drops or e.after_drop) or drops >= spec.retries:  # never answered: fail at once
+                raise
+            last = e
+            drops += 1
+            time.sleep(min(0.2 * drops, 1.0))
+            continue
         try:
             with POOL.slots(spec):
                 return fn(client)

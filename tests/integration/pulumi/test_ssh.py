@@ -7,6 +7,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pulumi_berth import _ssh
@@ -95,21 +96,31 @@ def test_engine_not_installed_says_so(conn) -> None:
         eng.apply("volume", {"volume_name": "x"})
 
 
-@pytest.fixture
-def stingy_sshd(sshd, tmp_path: Path):
-    """A second sshd like the session one but allowing only 2 sessions per connection."""
+def _second_sshd(sshd, tmp_path: Path, max_sessions: int) -> tuple[int, Any]:
+    """Config and starter of a second sshd like the session one (same keys), on its own port."""
     from tests.fixtures.sshd import _wait_port, free_port
 
-    cfg = sshd.dir / "sshd_config"
     port = free_port()
-    text = cfg.read_text().replace("MaxSessions 100", "MaxSessions 2")
+    text = (sshd.dir / "sshd_config").read_text().replace("MaxSessions 100", f"MaxSessions {max_sessions}")
     text = text.replace(f"Port {sshd.port}\n", f"Port {port}\n").replace(
         f"PidFile {sshd.dir / 'sshd.pid'}", f"PidFile {tmp_path / 'sshd.pid'}")
     (tmp_path / "sshd_config").write_text(text)
-    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(tmp_path / "sshd_config")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(tmp_path / "sshd_config")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         _wait_port(port, proc)
+        return proc
+
+    return port, start
+
+
+@pytest.fixture
+def stingy_sshd(sshd, tmp_path: Path):
+    """A second sshd like the session one but allowing only 2 sessions per connection."""
+    port, start = _second_sshd(sshd, tmp_path, 2)
+    proc = start()
+    try:
         yield port
     finally:
         proc.terminate()
@@ -174,3 +185,31 @@ def test_channels_per_connection_are_capped(conn, tmp_path: Path) -> None:
         for t in threads:
             t.join()
     assert results == ["done"] * n and running() == n
+
+
+def test_reconnect_waits_for_a_host_coming_back(conn, sshd, tmp_path: Path) -> None:
+    """A dropped connection whose host does not answer at once (sshd restarting) is retried
+    until it does, within ``retries``."""
+    port, start = _second_sshd(sshd, tmp_path, 100)
+    proc = start()
+    spec = _fresh({**conn, "port": port, "retries": 8})
+    back: list[subprocess.Popen] = [proc]
+    timer = threading.Timer(1.0, lambda: back.append(start()))
+    try:
+        assert _ssh.run(spec, "true").rc == 0
+        proc.terminate()  # the listener goes away...
+        proc.wait(5)
+        _ssh.POOL.get(spec).get_transport().sock.close()  # ...and so does our connection
+        timer.start()  # it comes back a second later
+        before = _ssh.STATS["connect"]
+        assert _ssh.run(spec, "echo back").stdout == "back\n"
+        assert _ssh.STATS["connect"] - before == 1
+    finally:
+        if timer.is_alive():
+            timer.join()
+        for p in back:
+            p.terminate()
+            p.wait(5)
+    spec = _fresh({**conn, "port": port})  # a host that never answered fails at once
+    with pytest.raises(_ssh.ConnectionError_, match="cannot connect"):
+        _ssh.run(spec, "true")
