@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 from pulumi_berth.testing import Deployment
 
+from tests.integration.containers.conftest import leftovers
+from tests.integration.networks.conftest import snapshot
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "examples" / "pulumi"))
 import berth_stack  # noqa: E402
 
@@ -103,6 +106,10 @@ def test_stack_lifecycle(conn, engine, berth_host, busybox_image) -> None:
     assert _names(berth_host, "volume") == set()
     assert not {"demo-net"} & _names(berth_host, "network")
     assert berth_host.run("inspect", "image", "demo/web:2", check=False).returncode == 3
+    # nothing left running or mounted: no conmon, mount, cgroup, veth or bridge of this host
+    assert leftovers(berth_host) == []
+    left = snapshot(str(berth_host.base))
+    assert (left["links"], left["mounts"]) == ([], [])
 
 
 @pytest.mark.requires("registry")
