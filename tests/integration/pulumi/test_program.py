@@ -153,3 +153,45 @@ def test_example_main_as_pulumi_up_runs_it(conn, engine, berth_host, busybox_ima
     finally:
         dep.destroy()
         pulumi.runtime.set_all_config({}, [])
+
+
+@pytest.mark.requires("registry")
+def test_container_follows_its_remote_image(conn, engine, berth_host, busybox_image, busybox_rootfs,
+                                            open_registry) -> None:
+    """A Container given a RemoteImage's image_id: a new digest pushed behind the tag shows in
+    preview as the image's update and the container's replacement, and up carries it out."""
+    import pulumi_berth as berth
+
+    from tests.fixtures.images import import_into
+
+    ref = f"{open_registry.host}/follow/busybox"
+    berth_host.run("tag", busybox_image, f"{ref}:1")
+    berth_host.run("push", f"{ref}:1")
+    berth_host.run("rmi", f"{ref}:1")
+
+    def program() -> None:
+        img = berth.RemoteImage("img", connection=conn, engine=engine, name=ref, tag="1", pull="always")
+        berth.Container("follower", connection=conn, engine=engine, image=img.image_id,
+                        command=["sleep", "300"], force_kill=True)
+
+    dep = Deployment()
+    try:
+        dep.up(program)
+        first = berth_host.json("inspect", "container", "follower")[0]
+        assert first["Image"] == dep.resource("img").outputs["image_id"]
+        assert [op for op, _ in dep.preview(program).ops] == ["same", "same"]
+
+        import_into(berth_host, busybox_rootfs, f"{ref}:1", ['CMD ["true"]'])  # a new digest behind :1
+        berth_host.run("push", f"{ref}:1")
+        berth_host.run("rmi", f"{ref}:1")
+        s = dep.preview(program)
+        assert s.of("img") == ["update"] and s.of("follower") == ["replace"], s.ops
+        assert berth_host.json("inspect", "container", "follower")[0]["Id"] == first["Id"]  # preview acts not
+
+        s = dep.up(program)
+        assert s.of("img") == ["update"] and s.of("follower") == ["replace"], s.ops
+        now = berth_host.json("inspect", "container", "follower")[0]
+        assert now["Id"] != first["Id"] and now["Image"] == dep.resource("img").outputs["image_id"] != first["Image"]
+    finally:
+        dep.destroy()
+    assert _names(berth_host, "container") == set()
