@@ -237,3 +237,16 @@ def test_check_names_the_property_for_every_kind(conn, engine, berth_host, tmp_p
     assert [f.property for f in res.failures] == [prop], [(f.property, f.reason) for f in res.failures]
     assert value in res.failures[0].reason
     assert berth_host.json("ls", "container") == [] and berth_host.json("ls", "volume") == []
+
+
+def test_check_in_preview_validates_the_known_inputs(conn, engine, berth_host) -> None:
+    """During preview the image of a Container is often an unknown output: the other inputs are
+    still validated by the engine, and nothing is made."""
+    from pulumi_berth._diff import UNKNOWN
+
+    p = berth.ContainerProvider()
+    base = _props(conn, engine, name="cu", image=UNKNOWN, networks=[{"name": UNKNOWN}])
+    bad = p.check({}, {**base, "memory": "12x"})
+    assert [f.property for f in bad.failures] == ["memory"] and "12x" in bad.failures[0].reason
+    assert p.check({}, {**base, "memory": "12m"}).failures == []
+    assert berth_host.json("ls", "container") == []
