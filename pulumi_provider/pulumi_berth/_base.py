@@ -133,15 +133,21 @@ class BerthProvider(ResourceProvider):
         if more:
             return CheckResult(news, more)
         old_inputs = {k: v for k, v in (olds or {}).items() if k != "__provider"}
-        # Inputs already validated by the engine in an earlier check need no second round trip;
-        # values unknown during preview cannot be validated yet.
-        if (_diff.equal(self._spec(old_inputs), self._spec(news)) and olds) or _diff.has_unknown(news):
+        # Inputs already validated by the engine in an earlier check need no second round trip.
+        if _diff.equal(self._spec(old_inputs), self._spec(news)) and olds:
             return CheckResult(news, [])
+        # Values unknown during preview (outputs of resources not made yet) cannot be validated:
+        # the rest is, and a failure naming an unknown property (e.g. "image is required") is not one.
+        unknown = {k for k, v in news.items() if _diff.has_unknown(v)}
+        if unknown & (_diff.CONTROL_KEYS | {self.NAME_KEY, "name"}):
+            return CheckResult(news, [])
+        known = {k: v for k, v in news.items() if k not in unknown}
         try:
-            self._validate_remote(self._engine(news), news)
+            self._validate_remote(self._engine(news), known)
         except EngineError as e:
-            if e.type in CHECK_FAILURE_TYPES or e.rc == 2 and not e.type:
-                failures.append(CheckFailure(spec_field_to_property(e.field, self.NAME_KEY), str(e)))
+            prop = spec_field_to_property(e.field, self.NAME_KEY)
+            if (e.type in CHECK_FAILURE_TYPES or e.rc == 2 and not e.type) and prop not in unknown:
+                failures.append(CheckFailure(prop, str(e)))
         except ConnectionError_ as e:
             failures.append(CheckFailure("connection", str(e)))
         return CheckResult(news, failures)

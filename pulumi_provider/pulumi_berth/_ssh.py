@@ -21,10 +21,24 @@ from typing import Any
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 2
+# Channels one connection runs at once: below OpenSSH's default MaxSessions (10). More calls wait
+# for a free channel; a server that allows fewer is waited for too (see _Busy), never dropped.
+MAX_CHANNELS = 8
 
 
 class ConnectionError_(Exception):
     """Raised for connection set-up problems (auth, host key, network)."""
+
+
+class _Unreachable(ConnectionError_):
+    """The host did not answer (refused, timed out, reset): worth another try after a drop."""
+
+    after_drop = False
+
+
+class _Busy(Exception):
+    """The server refused a new channel on a live connection (its MaxSessions is reached): wait
+    for one of ours to finish; the connection itself is fine."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +198,7 @@ def _open(spec: ConnSpec) -> Any:
                                f"connection.private_key / connection.password") from None
     except (OSError, paramiko.SSHException) as e:
         client.close()
-        raise ConnectionError_(f"cannot connect to {spec.label}: {e}") from None
+        raise _Unreachable(f"cannot connect to {spec.label}: {e}") from None
     transport = client.get_transport()
     if transport is not None:
         transport.set_keepalive(30)
@@ -200,6 +214,12 @@ class _Pool:
         self._lock = threading.Lock()
         self._clients: dict[tuple[Any, ...], Any] = {}
         self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._slots: dict[tuple[Any, ...], threading.BoundedSemaphore] = {}
+
+    def slots(self, spec: ConnSpec) -> threading.BoundedSemaphore:
+        """The channel slots of one connection target (at most MAX_CHANNELS at once)."""
+        with self._lock:
+            return self._slots.setdefault(spec.cache_key(), threading.BoundedSemaphore(MAX_CHANNELS))
 
     def get(self, spec: ConnSpec) -> Any:
         key = spec.cache_key()
@@ -212,9 +232,13 @@ class _Pool:
                 if t is not None and t.is_active():
                     return client
                 client.close()
-            client = _open(spec)
-            self._clients[key] = client
-            return client
+            try:
+                fresh = _open(spec)
+            except _Unreachable as e:
+                e.after_drop = client is not None  # we had a connection: the host may come back
+                raise
+            self._clients[key] = fresh
+            return fresh
 
     def drop(self, spec: ConnSpec, client: Any) -> None:
         key = spec.cache_key()
@@ -244,30 +268,75 @@ def _transient(e: BaseException) -> bool:
         e, (paramiko.AuthenticationException, paramiko.BadHostKeyException))
 
 
-def run(spec: ConnSpec, command: str, stdin: bytes | None = None) -> ExecResult:
-    """Run one command; retry on a dropped connection (the commands we run are idempotent)."""
+def _open_channel(client: Any, timeout: float, sftp: bool = False) -> Any:
+    """A new session channel (or SFTP client) on the cached connection. A refusal while the
+    transport stays up is the server's session limit (_Busy), not a dropped connection."""
+    import paramiko
+
+    transport = client.get_transport()
+    if transport is None or not transport.is_active():
+        raise EOFError("transport closed")
+    try:
+        return client.open_sftp() if sftp else transport.open_session(timeout=timeout)
+    except (paramiko.SSHException, EOFError) as e:
+        # paramiko reports a refused channel as ChannelException, or (when several are refused
+        # at once) as a bare "Unable to open channel."; only a dead transport means a drop
+        if transport.is_active():
+            raise _Busy(str(e) or type(e).__name__) from None
+        raise
+
+
+def _with_channel(spec: ConnSpec, what: str, fn: Any) -> Any:
+    """Run ``fn(client)`` on the shared connection inside one of its channel slots. A dropped
+    connection is reopened and retried ``spec.retries`` times (the commands are idempotent); a
+    server refusing more sessions is waited for up to ``spec.timeout`` seconds."""
     last: BaseException | None = None
-    for attempt in range(spec.retries + 1):
-        client = POOL.get(spec)
+    drops = 0
+    busy_until: float | None = None
+    while True:
         try:
-            _count("exec")
-            return _exec(client, command, stdin, spec.timeout)
+            client = POOL.get(spec)
+        except _Unreachable as e:
+            if not (drops or e.after_drop) or drops >= spec.retries:  # never answered: fail at once
+                raise
+            last = e
+            drops += 1
+            time.sleep(min(0.2 * drops, 1.0))
+            continue
+        try:
+            with POOL.slots(spec):
+                return fn(client)
         except ConnectionError_:
             raise
+        except _Busy as e:
+            now = time.monotonic()
+            busy_until = busy_until if busy_until is not None else now + spec.timeout
+            if now > busy_until:
+                raise ConnectionError_(f"{spec.label} kept refusing new SSH sessions for {spec.timeout:g}s "
+                                       f"({e}); raise MaxSessions in its sshd_config") from None
+            time.sleep(0.05)
         except Exception as e:  # noqa: BLE001 - classified below
             if not _transient(e):
                 raise
             last = e
-            POOL.drop(spec, client)
-            time.sleep(min(0.2 * (attempt + 1), 1.0))
-    raise ConnectionError_(f"connection to {spec.label} dropped {spec.retries + 1} times: {last}")
+            transport = client.get_transport()
+            if transport is None or not transport.is_active():  # a live one serves the others
+                POOL.drop(spec, client)
+            drops += 1
+            if drops > spec.retries:
+                raise ConnectionError_(f"{what} on {spec.label}: connection dropped {drops} times: {last}") \
+                    from None
+            time.sleep(min(0.2 * drops, 1.0))
+
+
+def run(spec: ConnSpec, command: str, stdin: bytes | None = None) -> ExecResult:
+    """Run one command; retry on a dropped connection (the commands we run are idempotent)."""
+    return _with_channel(spec, "command", lambda client: _exec(client, command, stdin, spec.timeout))
 
 
 def _exec(client: Any, command: str, stdin: bytes | None, timeout: float) -> ExecResult:
-    transport = client.get_transport()
-    if transport is None or not transport.is_active():
-        raise EOFError("transport closed")
-    chan = transport.open_session(timeout=timeout)
+    chan = _open_channel(client, timeout)
+    _count("exec")
     try:
         chan.exec_command(command)
 
@@ -298,24 +367,13 @@ def _exec(client: Any, command: str, stdin: bytes | None, timeout: float) -> Exe
 
 def upload(spec: ConnSpec, fileobj: Any, remote_path: str) -> None:
     """Upload a file object over SFTP (retried on a dropped connection)."""
-    last: BaseException | None = None
-    for attempt in range(spec.retries + 1):
-        client = POOL.get(spec)
+    def put(client: Any) -> None:
+        sftp = _open_channel(client, spec.timeout, sftp=True)
+        _count("sftp")
         try:
-            _count("sftp")
             fileobj.seek(0)
-            sftp = client.open_sftp()
-            try:
-                sftp.putfo(fileobj, remote_path, confirm=True)
-            finally:
-                sftp.close()
-            return
-        except ConnectionError_:
-            raise
-        except Exception as e:  # noqa: BLE001
-            if not _transient(e):
-                raise
-            last = e
-            POOL.drop(spec, client)
-            time.sleep(min(0.2 * (attempt + 1), 1.0))
-    raise ConnectionError_(f"upload to {spec.label} failed: {last}")
+            sftp.putfo(fileobj, remote_path, confirm=True)
+        finally:
+            sftp.close()
+
+    _with_channel(spec, "upload", put)

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import pulumi
 import pulumi.dynamic
 
+from . import _diff
 from ._base import BerthProvider
 from ._common import ConnectionArgs, EngineArgs, dig, drop_none, opts_with_secrets, secret_connection
 
@@ -14,7 +15,7 @@ from ._common import ConnectionArgs, EngineArgs, dig, drop_none, opts_with_secre
 IN_PLACE = frozenset({
     "restart_policy", "restart_retries", "memory", "memory_swap", "memory_reservation", "cpus",
     "cpu_shares", "cpu_period", "cpu_quota", "cpuset_cpus", "cpuset_mems", "pids_limit", "blkio_weight",
-    "state",
+    "state", "paused",
 })
 # behaviour options: never compared by the engine; a change only reaches the state (and the next apply)
 BEHAVIOUR = frozenset({
@@ -35,6 +36,21 @@ class ContainerProvider(BerthProvider):
 
     def _state(self, props: dict[str, Any]) -> str:
         return str(props.get("state") or self.DEFAULT_STATE)
+
+    def _plan(self, olds: dict[str, Any], news: dict[str, Any]) -> _diff.Plan:
+        """The engine's split: besides the in-place options, ``networks`` changes in place
+        (connect/disconnect) while the primary network, the first one, stays as it was; an
+        option the user's ``comparisons`` set to ``ignore`` is never compared."""
+        comparisons = news.get("comparisons")
+        ignored = set(self.IGNORED)
+        if isinstance(comparisons, dict):
+            ignored |= {k for k, v in comparisons.items() if v == "ignore"}
+        news = {k: v for k, v in news.items() if k not in self.OUTPUTS}
+        p = _diff.plan(olds, news, input_keys=self._input_keys(olds), in_place=self.IN_PLACE, ignored=ignored)
+        if "networks" in p.replaces and _networks_in_place(olds, news):
+            p.replaces.remove("networks")
+            p.in_place.append("networks")
+        return p
 
     def _absent(self, eng: Any, props: dict[str, Any]) -> dict[str, Any]:
         spec = {"name": self._name(props)}
@@ -72,6 +88,18 @@ class ContainerProvider(BerthProvider):
             elif props["state"] != "stopped" and not running:
                 live["state"] = "stopped"
         return live
+
+
+def _networks_in_place(olds: dict[str, Any], news: dict[str, Any]) -> bool:
+    """True when the engine can bring the networks in line without recreating the container:
+    the same primary (first) network with the same settings, in bridge mode."""
+    old, new = olds.get("networks"), news.get("networks")
+    if not (isinstance(old, list) and isinstance(new, list) and old and new) or _diff.has_unknown(new):
+        return False
+    if not all(isinstance(n, dict) for n in old + new) or not _diff.equal(old[0], new[0]):
+        return False
+    mode = news.get("network_mode")
+    return mode in (None, "", new[0].get("name"))
 
 
 class Container(pulumi.dynamic.Resource, module="berth", name="Container"):

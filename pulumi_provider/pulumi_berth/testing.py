@@ -54,6 +54,10 @@ class ResourceState:
     provider: str  # the serialised provider, as stored in the state
     secret_inputs: set[str] = field(default_factory=set)
 
+    def wire_outputs(self) -> dict[str, Any]:
+        """The outputs as the engine hands them to the provider: with the serialised provider."""
+        return _wire(self.outputs, self.provider)
+
 
 @dataclass
 class Summary:
@@ -89,6 +93,16 @@ def unwrap_secrets(value: Any) -> tuple[Any, bool]:
             secret = secret or s
         return items, secret
     return value, False
+
+
+def _wire(props: dict[str, Any], provider: str) -> dict[str, Any]:
+    """Properties as the dynamic provider server passes them: ``__provider`` included."""
+    return {**props, PROVIDER_KEY: provider}
+
+
+def _outs(props: dict[str, Any] | None) -> dict[str, Any]:
+    """What the provider returned, as stored (the server adds ``__provider`` back itself)."""
+    return {k: v for k, v in (props or {}).items() if k != PROVIDER_KEY}
 
 
 _PROVIDERS: dict[str, ResourceProvider] = {}
@@ -140,7 +154,7 @@ class _EngineMocks(Mocks):
         with self.lock:
             self.registered.add(urn)
             old = self.dep.state.get(urn)
-        chk = provider.check(old.inputs if old else {}, news)
+        chk = provider.check(_wire(old.inputs, old.provider) if old else {}, _wire(news, prov_str))
         if chk.failures:
             raise CheckFailed(args.name, [(f.property, f.reason) for f in chk.failures])
         news = dict(chk.inputs)
@@ -151,13 +165,13 @@ class _EngineMocks(Mocks):
             if self.preview:
                 self._record("create", args.name)
                 return "", {**news, **{k: UNKNOWN for k in outputs_keys}}
-            res = provider.create(news)
-            self._store(ResourceState(urn, args.typ, args.name, res.id, news, dict(res.outs or {}), prov_str,
+            res = provider.create(_wire(news, prov_str))
+            self._store(ResourceState(urn, args.typ, args.name, res.id, news, _outs(res.outs), prov_str,
                                       secret_inputs), new=True)
             self._record("create", args.name)
-            return res.id, dict(res.outs or {})
+            return res.id, _outs(res.outs)
 
-        d = provider.diff(old.id, old.outputs, news)
+        d = provider.diff(old.id, old.wire_outputs(), _wire(news, prov_str))
         with self.lock:
             self.summary.diffs[args.name] = d
         if not d.changes:
@@ -171,24 +185,24 @@ class _EngineMocks(Mocks):
                 return "", {**news, **{k: UNKNOWN for k in outputs_keys}}
             old_provider = load_provider(old.provider)
             if d.delete_before_replace:
-                old_provider.delete(old.id, old.outputs)
+                old_provider.delete(old.id, old.wire_outputs())
                 with self.lock:
                     self.dep.state.pop(urn, None)
-                res = provider.create(news)
+                res = provider.create(_wire(news, prov_str))
             else:  # create-before-delete: the old one goes at the end of the deployment, like Pulumi
-                res = provider.create(news)
+                res = provider.create(_wire(news, prov_str))
                 with self.lock:
                     self.pending_deletes.append(old)
-            self._store(ResourceState(urn, args.typ, args.name, res.id, news, dict(res.outs or {}), prov_str,
+            self._store(ResourceState(urn, args.typ, args.name, res.id, news, _outs(res.outs), prov_str,
                                       secret_inputs), new=d.delete_before_replace)
-            return res.id, dict(res.outs or {})
+            return res.id, _outs(res.outs)
         self._record("update", args.name)
         if self.preview:  # like the engine: computed outputs of an update are unknown until it runs
             return old.id, {**news, **{k: UNKNOWN for k in outputs_keys}}
-        upd = provider.update(old.id, old.outputs, news)
-        self._store(ResourceState(urn, args.typ, args.name, old.id, news, dict(upd.outs or {}), prov_str,
+        upd = provider.update(old.id, old.wire_outputs(), _wire(news, prov_str))
+        self._store(ResourceState(urn, args.typ, args.name, old.id, news, _outs(upd.outs), prov_str,
                                   secret_inputs))
-        return old.id, dict(upd.outs or {})
+        return old.id, _outs(upd.outs)
 
     def _store(self, rs: ResourceState, new: bool = False) -> None:
         with self.lock:
@@ -220,13 +234,13 @@ class Deployment:
         before = dict(_ssh.STATS)
         mocks = self._run(program, preview, summary)
         for old in reversed(mocks.pending_deletes):
-            load_provider(old.provider).delete(old.id, old.outputs)
+            load_provider(old.provider).delete(old.id, old.wire_outputs())
         # whatever the program no longer declares is deleted, newest first
         for urn in reversed([u for u in self.state if u not in mocks.registered]):
             rs = self.state[urn]
             summary.ops.append(("delete", rs.name))
             if not preview:
-                load_provider(rs.provider).delete(rs.id, rs.outputs)
+                load_provider(rs.provider).delete(rs.id, rs.wire_outputs())
                 del self.state[urn]
         summary.ssh_execs = _ssh.STATS["exec"] - before["exec"]
         summary.ssh_connects = _ssh.STATS["connect"] - before["connect"]
@@ -239,16 +253,16 @@ class Deployment:
         summary = Summary()
         for urn in list(self.state):
             rs = self.state[urn]
-            res = load_provider(rs.provider).read(rs.id, rs.outputs)
+            res = load_provider(rs.provider).read(rs.id, rs.wire_outputs())
             if not res.id:
                 summary.ops.append(("gone", rs.name))
                 del self.state[urn]
                 continue
-            changed = res.outs != rs.outputs
+            changed = _outs(res.outs) != rs.outputs
             rs.id = res.id
-            rs.outputs = dict(res.outs or {})
+            rs.outputs = _outs(res.outs)
             if res.inputs is not None:
-                rs.inputs = dict(res.inputs)
+                rs.inputs = _outs(res.inputs)
             summary.ops.append(("drift" if changed else "same", rs.name))
         return summary
 
@@ -256,7 +270,7 @@ class Deployment:
         summary = Summary()
         for urn in reversed(list(self.state)):
             rs = self.state[urn]
-            load_provider(rs.provider).delete(rs.id, rs.outputs)
+            load_provider(rs.provider).delete(rs.id, rs.wire_outputs())
             summary.ops.append(("delete", rs.name))
             del self.state[urn]
         return summary

@@ -189,3 +189,64 @@ def test_remote_image_pull(conn, engine, berth_host, busybox_image, busybox_root
     assert upd2.outs["repo_digest"] != made.outs["repo_digest"]
     p.delete(made.id, upd2.outs)
     assert p.read(made.id, upd2.outs).id == ""
+
+
+@pytest.mark.requires(*RUNTIME)
+def test_container_networks_update_in_place(conn, engine, berth_host, busybox_image) -> None:
+    """What diff predicts is what the engine does: connecting a second network keeps the
+    container (same id, no recreate); a new primary network is a replacement."""
+    nets = berth.NetworkProvider()
+    made_nets = [nets.create(_checked(nets, _props(conn, engine, name=n, ipam_config=[{"subnet": s}])))
+                 for n, s in (("pn1", "10.62.0.0/24"), ("pn2", "10.63.0.0/24"))]
+    p = berth.ContainerProvider()
+    props = _checked(p, _props(conn, engine, name="cn", image=busybox_image, command=["sleep", "300"],
+                               force_kill=True, networks=[{"name": "pn1", "aliases": ["a"]}]))
+    made = p.create(props)
+    assert set(made.outs["ip_addresses"]) == {"pn1"}
+    news = _checked(p, {**props, "networks": [*props["networks"], {"name": "pn2"}]}, props)
+    d = p.diff(made.id, made.outs, news)
+    assert d.changes and not d.replaces
+    upd = p.update(made.id, made.outs, news)
+    assert upd.outs["container_id"] == made.id
+    assert upd.outs["ip_addresses"]["pn2"].startswith("10.63.0.")
+    assert set(berth_host.json("inspect", "container", "cn")[0]["NetworkSettings"]["Networks"]) == {"pn1", "pn2"}
+    d = p.diff(made.id, upd.outs, {**news, "networks": [{"name": "pn2"}]})
+    assert d.replaces == ["networks"] and d.delete_before_replace
+    p.delete(made.id, upd.outs)
+    for m in made_nets:
+        nets.delete(m.id, m.outs)
+    assert berth_host.run("inspect", "network", "pn1", check=False).returncode == 3
+
+
+@pytest.mark.parametrize(("cls", "props", "prop", "value"), [
+    (berth.ContainerProvider, {"name": "cc", "image": "busybox", "restart_policy": "sometimes"},
+     "restart_policy", "sometimes"),
+    (berth.NetworkProvider, {"name": "nc", "driver": "overlay"}, "driver", "overlay"),
+    (berth.VolumeProvider, {"volume_name": "vc", "driver": "nfs"}, "driver", "nfs"),
+    (berth.RemoteImageProvider, {"name": "busybox", "pull": "sometimes"}, "pull", "sometimes"),
+    (berth.ImageProvider, {"name": "app", "nocache": "maybe"}, "nocache", "maybe"),
+], ids=lambda v: v.__name__ if isinstance(v, type) else None)
+def test_check_names_the_property_for_every_kind(conn, engine, berth_host, tmp_path: Path, cls, props, prop,
+                                                 value) -> None:
+    """check validates through the engine (check mode, nothing made) and the failure names the
+    property and the value."""
+    if cls is berth.ImageProvider:
+        (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+        props = {**props, "path": str(tmp_path)}
+    res = cls().check({}, _props(conn, engine, **props))
+    assert [f.property for f in res.failures] == [prop], [(f.property, f.reason) for f in res.failures]
+    assert value in res.failures[0].reason
+    assert berth_host.json("ls", "container") == [] and berth_host.json("ls", "volume") == []
+
+
+def test_check_in_preview_validates_the_known_inputs(conn, engine, berth_host) -> None:
+    """During preview the image of a Container is often an unknown output: the other inputs are
+    still validated by the engine, and nothing is made."""
+    from pulumi_berth._diff import UNKNOWN
+
+    p = berth.ContainerProvider()
+    base = _props(conn, engine, name="cu", image=UNKNOWN, networks=[{"name": UNKNOWN}])
+    bad = p.check({}, {**base, "memory": "12x"})
+    assert [f.property for f in bad.failures] == ["memory"] and "12x" in bad.failures[0].reason
+    assert p.check({}, {**base, "memory": "12m"}).failures == []
+    assert berth_host.json("ls", "container") == []

@@ -101,3 +101,34 @@ def test_update_of_state_only_inputs_touches_nothing() -> None:
     res = ContainerProvider().update("abc", olds, {**BASE, "connection": {**CONN, "private_key": "K2"}})
     assert res.outs["connection"]["private_key"] == "K2"
     assert res.outs["container_id"] == "abc"
+
+
+NETS = [{"name": "front", "aliases": ["web"]}, {"name": "back"}]
+
+
+@pytest.mark.parametrize(("change", "changes", "replaces"), [
+    ({"networks": NETS + [{"name": "extra"}]}, True, []),  # connect another: in place
+    ({"networks": [NETS[0], {"name": "back", "aliases": ["b"]}]}, True, []),  # reconnect a secondary
+    ({"networks": NETS[:1]}, True, []),  # drop a secondary
+    ({"networks": [{"name": "front", "aliases": ["www"]}, NETS[1]]}, True, ["networks"]),  # the primary's settings
+    ({"networks": [NETS[1], NETS[0]]}, True, ["networks"]),  # another primary
+    ({"networks": NETS + [{"name": "extra"}], "network_mode": "host"}, True, ["network_mode", "networks"]),
+    ({"networks": NETS + [{"name": UNKNOWN}]}, True, ["networks"]),  # not known in preview: assume the worst
+    ({"paused": True}, True, []),  # pause/unpause: the same container
+    ({"env": {"A": "2"}, "comparisons": {"env": "ignore"}}, True, []),  # only `comparisons` itself changed
+])
+def test_container_networks_and_comparisons(change: dict, changes: bool, replaces: list[str]) -> None:
+    """The same split as `berth apply`: networks change in place unless the primary (first)
+    network changes; `comparisons: ignore` options are not compared."""
+    olds = {**BASE, **OUTS, "networks": NETS, "env": {"A": "1"}}
+    news = {**BASE, "networks": NETS, "env": {"A": "1"}, **change}
+    d = ContainerProvider().diff("abc", olds, news)
+    assert d.changes is changes
+    assert sorted(d.replaces or []) == replaces
+    assert bool(d.delete_before_replace) is bool(replaces)
+
+
+def test_comparisons_ignore_hides_the_option() -> None:
+    olds = {**BASE, **OUTS, "env": {"A": "1"}, "comparisons": {"env": "ignore"}}
+    news = {**BASE, "env": {"A": "2"}, "comparisons": {"env": "ignore"}}
+    assert ContainerProvider().diff("abc", olds, news).changes is False

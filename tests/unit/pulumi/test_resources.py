@@ -116,3 +116,56 @@ def test_secrets_never_in_reprs() -> None:
     spec = _ssh.ConnSpec.from_input(CONN)
     assert "secretstuff" not in repr(spec) and "hunter2" not in str(spec)
     assert "secretstuff" not in str(spec.cache_key()) and "hunter2" not in str(spec.cache_key())
+
+
+def test_secret_outputs_are_declared(monkeypatch) -> None:
+    """The Pulumi engine keeps outputs named in additionalSecretOutputs encrypted in the state:
+    every resource declares its connection (and images their registry credentials)."""
+    from pulumi.runtime.mocks import MockMonitor
+
+    declared: dict[str, set[str]] = {}
+    original = MockMonitor.RegisterResource
+
+    def spy(self, request):
+        declared[request.name] = set(request.additionalSecretOutputs)
+        return original(self, request)
+
+    monkeypatch.setattr(MockMonitor, "RegisterResource", spy)
+    auth = {"username": "u", "password": "p4ss"}
+
+    def program() -> None:
+        berth.Container("c", connection=CONN, image="busybox")
+        berth.Network("n", connection=CONN)
+        berth.Volume("v", connection=CONN)
+        berth.RemoteImage("r", connection=CONN, name="busybox", registry_auth=auth)
+        berth.Image("i", connection=CONN, name="app", path="/src", registry_auth=auth,
+                    opts=pulumi.ResourceOptions(additional_secret_outputs=["args"]))
+
+    _run(program)
+    assert all("connection" in declared[n] for n in "cnvri"), declared
+    assert "registry_auth" in declared["r"] and {"registry_auth", "args"} <= declared["i"]
+
+
+def test_check_in_preview_validates_what_is_known(monkeypatch) -> None:
+    """Inputs unknown during preview are left out of the engine's validation, and a failure naming
+    one of them (image required) is not reported; the known rest is validated."""
+    from pulumi_berth._diff import UNKNOWN
+
+    sent: list[dict] = []
+
+    def engine(message: str, field: str):
+        def apply(self, kind, spec, **kw):
+            sent.append(spec)
+            raise EngineError(message, type_="invalid", field=field, rc=2)
+        return apply
+
+    props = {"connection": CONN, "name": "a", "image": UNKNOWN, "memory": "12x"}
+    monkeypatch.setattr(Engine, "apply", engine("spec.memory: invalid size '12x'", "spec.memory"))
+    res = berth.ContainerProvider().check({}, props)
+    assert [f.property for f in res.failures] == ["memory"] and "image" not in sent[-1]
+    monkeypatch.setattr(Engine, "apply", engine("spec.image: required to create container 'a'", "spec.image"))
+    assert berth.ContainerProvider().check({}, {**props, "memory": "12m"}).failures == []
+    n = len(sent)  # an unknown connection or name: nothing can be asked yet
+    assert berth.ContainerProvider().check({}, {**props, "name": UNKNOWN}).failures == []
+    assert berth.ContainerProvider().check({}, {**props, "connection": {**CONN, "host": UNKNOWN}}).failures == []
+    assert len(sent) == n
