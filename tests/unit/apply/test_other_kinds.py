@@ -251,3 +251,30 @@ def test_image_prune_prediction_plays_the_engine_steps():
     assert readers._predict_image_prune(imgs, set(), False, everything) == (["d"], 4)
     # a container on the child keeps the whole chain
     assert readers._predict_image_prune(imgs, {"c"}, True, everything) == (["d"], 4)
+
+
+def test_forced_build_reports_what_check_mode_predicts(tmp_path):
+    """force_source rebuilds an image that is there; check mode cannot know the build's result
+    (a cache hit gives the same id), so both report the build."""
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    edge = FakeImageEdge()
+    edge.images["docker.io/local/app:1"] = {"Id": image_id("app"), "Config": {}}
+    builds = []
+
+    def build(**kw):
+        builds.append(kw)
+        return edge.images["docker.io/local/app:1"]  # from cache: the same image
+
+    edge.build = build
+    edge.inspect = edge.image
+    spec = models.validate("image", {"name": "local/app", "tag": "1", "source": "build", "force_source": True,
+                                     "build": {"path": str(tmp_path)}})
+    shadow = copy.deepcopy(edge)
+    predicted = image.reconcile(shadow, "present", spec, "present", True)
+    real = image.reconcile(edge, "present", spec, "present", False)
+    assert predicted["actions"] == real["actions"] == ["built docker.io/local/app:1"]
+    assert len(builds) == 1
+    # without force_source, an image that is there is not rebuilt
+    spec = models.validate("image", {"name": "local/app", "tag": "1", "source": "build",
+                                     "build": {"path": str(tmp_path)}})
+    assert image.reconcile(edge, "present", spec, "present", False)["actions"] == [] and len(builds) == 1
