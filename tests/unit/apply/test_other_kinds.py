@@ -278,3 +278,16 @@ def test_forced_build_reports_what_check_mode_predicts(tmp_path):
     spec = models.validate("image", {"name": "local/app", "tag": "1", "source": "build",
                                      "build": {"path": str(tmp_path)}})
     assert image.reconcile(edge, "present", spec, "present", False)["actions"] == [] and len(builds) == 1
+
+
+def test_rebuild_always_reports_what_check_mode_predicts(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    edge = FakeImageEdge()
+    edge.images["docker.io/local/app:1"] = {"Id": image_id("app"), "Config": {}}
+    edge.build = lambda **kw: edge.images["docker.io/local/app:1"]  # from cache: the same image
+    edge.inspect = edge.image
+    spec = models.validate("image_build", {"name": "local/app", "tag": "1", "path": str(tmp_path),
+                                           "rebuild": "always"})
+    predicted = image.reconcile(copy.deepcopy(edge), "build", spec, "present", True)
+    real = image.reconcile(edge, "build", spec, "present", False)
+    assert predicted["actions"] == real["actions"] == ["built docker.io/local/app:1"]
