@@ -183,7 +183,12 @@ def unsupported(params):
 def refuse_unsupported():
     """Fail, naming the option, when the task sets a docker_container option Berth lacks (Ansible's
     own check would only say "Unsupported parameters")."""
-    params = _load_params()
+    try:
+        params = _load_params()
+    except Exception:  # no arguments to read (argument spec introspection): AnsibleModule decides
+        return
+    if not isinstance(params, dict):
+        return
     problem = unsupported(params)
     if problem is None:
         return
