@@ -64,6 +64,8 @@ def test_container_options_idempotent_update_and_recreate(berth_host, busybox_im
     refused(berth_host, request("container", {**spec, "published_ports": ["x:y"]}), "spec.published_ports", snap)
     refused(berth_host, request("container", {**spec, "restart_policy": "always", "restart_retries": 3}),
             "spec.restart_retries", snap)
+    refused(berth_host, request("container", {"name": "retries", "image": busybox_image, "restart_retries": 3}),
+            "spec.restart_retries", snap)  # against the default policy 'no': the option set is named
 
     r = converge(berth_host, request("container", {"name": "web"}, "stopped"), snap)
     assert r["actions"] == ["stopped"]
