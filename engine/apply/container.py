@@ -386,6 +386,8 @@ def _engine_check(fn: Any, desired: dict[str, Any]) -> None:
             f.split(".")[0])
         if opt is None:
             raise
+        if opt == "restart_policy" and "restart_policy" not in desired and "restart_retries" in desired:
+            opt = "restart_retries"  # the retry count the user set, against the default policy
         raise InvalidArgument(f"spec.{opt}: {e.message}", field=f"spec.{opt}") from None
 
 

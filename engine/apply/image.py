@@ -141,12 +141,11 @@ def _present(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
             have = new
     elif need and source == "build":
         kw = _build_kwargs(spec, ref, spec.build)
-        if check:
-            actions.append(f"built {ref}")
-        else:
+        # Reported whenever it runs (a forced rebuild too, even from cache): check mode cannot
+        # know a build's result without building, and must report what the real run will.
+        actions.append(f"built {ref}")
+        if not check:
             new = edge.build(**kw)
-            if have is None or new["Id"] != have["Id"]:
-                actions.append(f"built {ref}")
             have = edge.image(ref) or new
     elif need and source == "load":
         if not os.path.exists(spec.load_path):
@@ -267,12 +266,9 @@ def _build(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
         diff.add("state", "absent", "present")
     kw = _build_kwargs(spec, ref, spec, field="spec")
     if have is None or spec.rebuild == "always":
-        if check:
-            actions.append(f"built {ref}")
-        else:
-            new = edge.build(**kw)
-            if have is None or new["Id"] != have["Id"]:
-                actions.append(f"built {ref}")
+        actions.append(f"built {ref}")  # whenever it runs: check mode cannot know a cached result
+        if not check:
+            edge.build(**kw)
     return _result(actions, diff, None if check and have is None else edge.inspect(ref))
 
 

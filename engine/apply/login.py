@@ -44,6 +44,26 @@ def stored(ctx: Context) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _facts(host: str, user: str) -> dict[str, str]:
+    return {"registry": host, "username": user}
+
+
+# The read side (`berth inspect login REGISTRY`, `berth ls login`): the registry and the user,
+# never the password.
+def inspect(ctx: Context, name: str) -> dict[str, str]:
+    from engine.errors import NotFound
+
+    host = registry_host(name)
+    have = stored(ctx).get(host)
+    if have is None:
+        raise NotFound(f"no login for registry {name!r}")
+    return _facts(host, have[0])
+
+
+def list_all(ctx: Context) -> list[dict[str, str]]:
+    return [_facts(host, user) for host, (user, _pw) in sorted(stored(ctx).items())]
+
+
 def reconcile(ctx: Context, spec: Any, state: str, check: bool, edge: Any = None) -> dict[str, Any]:
     if state not in ("present", "absent"):
         raise InvalidArgument(f"state: invalid login state {state!r} (present, absent)", field="state")
@@ -75,7 +95,7 @@ def reconcile(ctx: Context, spec: Any, state: str, check: bool, edge: Any = None
             diff.add("password", "(hidden)", "(changed)")
         if not check:
             edge.login(host, spec.username, spec.password)
-    return _res(actions, diff, {"registry": host, "username": spec.username})
+    return _res(actions, diff, _facts(host, spec.username))
 
 
 def _res(actions: list[str], diff: DifferenceTracker, resource: Any) -> dict[str, Any]:

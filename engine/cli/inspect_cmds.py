@@ -18,6 +18,7 @@ KINDS = {
     "image": "engine.images.api",
     "network": "engine.networks.api",
     "volume": "engine.volumes.api",
+    "login": "engine.apply.login",  # registry and user of each stored login (never the password)
 }
 # Without a kind, a name is looked up as Docker does: container first, then image.
 SEARCH_ORDER = ("container", "image", "network", "volume")

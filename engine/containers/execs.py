@@ -88,6 +88,8 @@ def exec_run(ctx: Context, ref: str, cmd: list[str], *, env: list[str] | None = 
                 raise RuntimeFailure(f"exec: {runtime._runc_error(p.stderr)}", field="Cmd")
             return 0, b"", b""
         stdin = None if interactive else subprocess.DEVNULL
+        if capture and tty:
+            return _run_on_pty(argv, timeout)
         if capture:
             try:
                 if input is not None:
@@ -104,3 +106,46 @@ def exec_run(ctx: Context, ref: str, cmd: list[str], *, env: list[str] | None = 
             os.unlink(path)
         except FileNotFoundError:
             pass
+
+
+def _run_on_pty(argv: list[str], timeout: float | None) -> tuple[int, bytes, bytes]:
+    """Captured exec with a tty (container_exec tty: true, no terminal of our own): runc gives the
+    process the terminal it runs on, so run runc on a new pseudo-terminal as its controlling tty
+    and read what comes out (stdout and stderr together, as on any tty)."""
+    import fcntl
+    import pty
+    import select
+    import termios
+    import time
+
+    master, slave = pty.openpty()
+
+    def controlling_tty() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    try:
+        p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, preexec_fn=controlling_tty,
+                             close_fds=True)
+    finally:
+        os.close(slave)
+    out = bytearray()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([master], [], [], wait)
+            if not ready:
+                p.kill()
+                p.wait()
+                return -1, bytes(out), b""
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: every process holding the terminal is gone
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+    return p.wait(), bytes(out), b""

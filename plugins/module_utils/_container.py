@@ -3,12 +3,34 @@
 """berth.engine.container: options (declared once, here) and the request to `berth apply`.
 
 Option names, types and meanings follow community.docker's docker_container wherever Berth has
-the feature. An option Berth lacks is not declared, so Ansible refuses it by name.
+the feature. An option of docker_container that Berth lacks is not declared; it is refused
+before anything runs, with a message saying Berth does not support it (`refuse_unsupported`).
 """
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import AnsibleModule, _load_params
 from ansible_collections.berth.engine.plugins.module_utils._berth import check_env, run_apply_module
+
+# docker_container options Berth does not have (the engine refuses the same names, see
+# engine/apply/container_options.py UNSUPPORTED; a unit test keeps the two in step).
+UNSUPPORTED = frozenset([
+    "api_version", "blkio_weight_device", "ca_path", "cgroup_parent", "cgroupns_mode", "client_cert",
+    "client_key", "debug", "default_host_ip", "device_cgroup_rules", "device_read_bps",
+    "device_read_iops", "device_requests", "device_write_bps", "device_write_iops", "docker_host",
+    "ignore_image", "io_maximum_bandwidth", "io_maximum_iops", "ipc_mode", "kernel_memory",
+    "links", "mac_address", "memory_swappiness", "oom_killer", "pid_mode",
+    "platform", "purge_networks", "runtime", "storage_opts", "timeout",
+    "tls", "tls_hostname", "trust_image_content", "use_ssh_client", "userns_mode", "uts",
+    "validate_certs", "gpus", "volume_driver",
+    "image_label_mismatch", "pull_check_mode_behavior", "ssl_version",
+])
+# ... and suboptions of its networks and mounts that Berth does not have.
+UNSUPPORTED_SUBOPTIONS = dict(
+    networks=frozenset(["ipv6_address", "links", "driver_opts", "gw_priority"]),
+    mounts=frozenset(["consistency", "volume_driver", "non_recursive", "create_mountpoint",
+                      "read_only_non_recursive", "read_only_force_recursive", "subpath", "tmpfs_options"]),
+)
 
 
 def _str_list(**kw):
@@ -60,6 +82,7 @@ SPEC_OPTIONS = dict(
         ),
     ),
     tmpfs=_str_list(),
+    volumes_from=_str_list(),
     restart_policy=dict(type="str", choices=["no", "on-failure", "always", "unless-stopped"]),
     restart_retries=dict(type="int"),
     memory=dict(type="str"),
@@ -126,6 +149,9 @@ CONTROL_OPTIONS = dict(
     detach=dict(type="bool", default=True),
     cleanup=dict(type="bool", default=False),
     output_logs=dict(type="bool", default=False),
+    command_handling=dict(type="str", choices=["correct"]),
+    container_default_behavior=dict(type="str", choices=["no_defaults"]),
+    networks_cli_compatible=dict(type="bool"),
 )
 
 STATES = ["absent", "present", "stopped", "started", "healthy"]
@@ -135,5 +161,42 @@ OPTIONS.update(SPEC_OPTIONS)
 OPTIONS.update(CONTROL_OPTIONS)
 
 
+def unsupported(params):
+    """The first docker_container option (or suboption) in `params` that Berth does not support,
+    as (field, message), or None."""
+    for key in sorted(params):
+        if key in UNSUPPORTED:
+            return (key, "option %s of community.docker.docker_container is not supported by Berth" % key)
+    for key, subs in sorted(UNSUPPORTED_SUBOPTIONS.items()):
+        entries = params.get(key)
+        if not isinstance(entries, list):
+            continue
+        for i, entry in enumerate(entries):
+            for sub in sorted(entry if isinstance(entry, dict) else ()):
+                if sub in subs:
+                    return ("%s.%d.%s" % (key, i, sub),
+                            "option %s.%s of community.docker.docker_container is not supported by Berth"
+                            % (key, sub))
+    return None
+
+
+def refuse_unsupported():
+    """Fail, naming the option, when the task sets a docker_container option Berth lacks (Ansible's
+    own check would only say "Unsupported parameters")."""
+    try:
+        params = _load_params()
+    except Exception:  # no arguments to read (argument spec introspection): AnsibleModule decides
+        return
+    if not isinstance(params, dict):
+        return
+    problem = unsupported(params)
+    if problem is None:
+        return
+    accept_all = dict((k, dict(type="raw")) for k in params if not k.startswith("_ansible_"))
+    module = AnsibleModule(argument_spec=accept_all, supports_check_mode=True)
+    module.fail_json(msg=problem[1], field=problem[0])
+
+
 def run_module():
+    refuse_unsupported()
     run_apply_module(OPTIONS, "container", "container", check_spec=check_env, extra_keys=("status",))

@@ -163,6 +163,10 @@ options:
     description: tmpfs mounts as C(PATH[:OPTIONS]).
     type: list
     elements: str
+  volumes_from:
+    description: Mount the volumes of other containers, as C(CONTAINER[:ro|rw]).
+    type: list
+    elements: str
   restart_policy:
     description: Restart policy. Changes in place.
     type: str
@@ -355,7 +359,9 @@ options:
     type: bool
     default: true
   removal_wait_timeout:
-    description: Seconds to wait for the container to be gone after removal.
+    description:
+      - Seconds to wait for the container to be gone after removal. Berth removes a container before it answers,
+        so there is never anything to wait for.
     type: float
   healthy_wait_timeout:
     description: Seconds to wait for O(state=healthy).
@@ -375,6 +381,25 @@ options:
     description: With O(detach=false), return the container's output.
     type: bool
     default: false
+  command_handling:
+    description:
+      - Berth always handles O(command) and O(entrypoint) as community.docker's V(correct) does (a string command is
+        split like a shell would, a list is used as is); no other value is accepted.
+    type: str
+    choices: [correct]
+  container_default_behavior:
+    description:
+      - Berth always behaves as community.docker's V(no_defaults) (an option you do not set is left to the image
+        and the engine, and is not compared); no other value is accepted.
+    type: str
+    choices: [no_defaults]
+  networks_cli_compatible:
+    description:
+      - Berth always treats O(networks) as community.docker does with V(true); V(false) is refused.
+    type: bool
+notes:
+  - Options of M(community.docker.docker_container) that Berth does not have (for example O(ignore:ipc_mode),
+    O(ignore:links), O(ignore:runtime)) are refused with a message saying Berth does not support them.
 author:
   - Berth developers (@berth)
 seealso:
@@ -426,7 +451,10 @@ RETURN = r"""
 container:
   description:
     - Facts of the container in the shape of C(docker inspect) (C(Id), C(Name), C(Config), C(HostConfig), C(State),
-      C(NetworkSettings)). Empty when the container is absent.
+      C(NetworkSettings) with C(Networks), each with C(IPAMConfig) and C(Aliases)). Empty when the container is
+      absent.
+    - With O(detach=false) and O(output_logs=true), C(Output) holds the container's output, as in
+      M(community.docker.docker_container).
   returned: success
   type: dict
   sample:
@@ -435,6 +463,12 @@ container:
     State:
       Status: running
       Running: true
+    NetworkSettings:
+      Networks:
+        app:
+          Aliases: [www]
+          IPAMConfig: {}
+          IPAddress: 10.89.0.2
 actions:
   description: What the engine did (or, in check mode, would do), in order.
   returned: success
@@ -445,10 +479,6 @@ diff:
   description: Options that differ, keyed by option name, before and after.
   returned: when diff mode is on
   type: dict
-output:
-  description: Output of the container with O(detach=false) and O(output_logs=true).
-  returned: when O(detach=false)
-  type: str
 status:
   description: Exit status of the container with O(detach=false).
   returned: when O(detach=false)

@@ -49,8 +49,8 @@ options:
     type: str
   stdin:
     description:
-      - Data sent to the command's standard input.
-      - The current engine refuses it (not supported yet); the task fails saying so.
+      - Data sent to the command's standard input, which is then closed.
+      - Not with O(detach=true) or O(tty=true); the task fails naming O(stdin).
     type: str
   stdin_add_newline:
     description: Add a newline to O(stdin).

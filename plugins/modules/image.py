@@ -19,9 +19,11 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: full
+    support: partial
+    details: The diff shows whether the image is present; tagging, pushing and exporting are listed in RV(actions).
   idempotent:
-    support: full
+    support: partial
+    details: With O(force_source=true) the image is pulled, built or loaded every run.
 options:
   name:
     description:

@@ -18,7 +18,8 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: full
+    support: partial
+    details: The diff shows whether the image is present; a rebuild is listed in RV(actions).
   idempotent:
     support: partial
     details: With O(rebuild=always) the image is built every run.

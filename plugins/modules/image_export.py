@@ -18,7 +18,7 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: full
+    support: none
   idempotent:
     support: full
 options:

@@ -19,7 +19,7 @@ attributes:
   check_mode:
     support: full
   diff_mode:
-    support: full
+    support: none
   idempotent:
     support: full
 options:

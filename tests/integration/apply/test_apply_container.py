@@ -64,6 +64,8 @@ def test_container_options_idempotent_update_and_recreate(berth_host, busybox_im
     refused(berth_host, request("container", {**spec, "published_ports": ["x:y"]}), "spec.published_ports", snap)
     refused(berth_host, request("container", {**spec, "restart_policy": "always", "restart_retries": 3}),
             "spec.restart_retries", snap)
+    refused(berth_host, request("container", {"name": "retries", "image": busybox_image, "restart_retries": 3}),
+            "spec.restart_retries", snap)  # against the default policy 'no': the option set is named
 
     r = converge(berth_host, request("container", {"name": "web"}, "stopped"), snap)
     assert r["actions"] == ["stopped"]
@@ -222,3 +224,18 @@ def test_volumes_from_and_image_name_as_given(berth_host, busybox_image):
     for name in ("vuser", "vsrc"):
         ok(berth_host, request("container", {"name": name}, "absent"))
     ok(berth_host, request("volume", {"name": "appvol"}, "absent"))
+
+
+def test_exec_with_tty_and_stdin(berth_host, busybox_image):
+    """container_exec tty: true has no terminal of its own to lend (Ansible runs it without one):
+    the engine gives the process a pseudo-terminal and returns what it printed."""
+    ok(berth_host, request("container", {"name": "ex", "image": busybox_image, "command": ["sleep", "300"],
+                                         "network_mode": "none", "stop_timeout": 1}))
+    r = ok(berth_host, request("exec", {"container": "ex", "argv": ["sh", "-c", "test -t 1 && echo has-tty"],
+                                        "tty": True}))
+    assert r["rc"] == 0 and "has-tty" in r["stdout"], r
+    r = ok(berth_host, request("exec", {"container": "ex", "argv": ["sh", "-c", "test -t 1"]}))
+    assert r["rc"] == 1  # no tty unless asked
+    r = ok(berth_host, request("exec", {"container": "ex", "argv": ["cat"], "stdin": "from-stdin"}))
+    assert (r["rc"], r["stdout"]) == (0, "from-stdin")
+    ok(berth_host, request("container", {"name": "ex", "force_kill": True}, "absent"))

@@ -41,10 +41,19 @@ def test_login_lifecycle(berth_host, registry):
     r = converge(berth_host, request("login", spec))
     assert r["actions"] == [f"logged in {registry.host}"]
     assert registry.password not in json.dumps(r)
+    # the read side: `inspect login REGISTRY` and `ls login`, the user but never the password
+    facts = {"registry": registry.host, "username": registry.user}
+    assert r["resource"] == facts
+    assert berth_host.json("inspect", "login", registry.url, "--json") == [facts]
+    assert berth_host.json("ls", "login", "--json") == [facts]
+    assert registry.password not in berth_host.run("ls", "login", "--json").stdout
     rc, out = berth_host.apply(request("login", {**spec, "password": "wrong-pw-123"}))
     assert rc == 1 and "wrong-pw-123" not in json.dumps(out)
     r = converge(berth_host, request("login", {"registry_url": registry.url}, "absent"))
     assert r["actions"] == [f"logged out {registry.host}"]
+    p = berth_host.run("inspect", "login", registry.host, "--json", check=False)
+    assert p.returncode == 3 and json.loads(p.stdout) == []
+    assert berth_host.json("ls", "login", "--json") == []
 
 
 def test_info_and_api_mismatch(berth_host):

@@ -351,3 +351,18 @@ def test_paused():
     assert not apply_checked(edge, {"paused": False})["changed"]
     apply(edge, {"paused": True})
     assert apply_checked(edge, {}, "stopped")["actions"] == ["stopped"]
+
+
+def test_image_comparison_current_image():
+    """desired-image compares with the defaults of the image the tag names now; current-image
+    with those of the image the container runs (the image itself left out by comparisons)."""
+    edge = FakeEdge()
+    spec = {"labels": {"app": "x"}, "comparisons": {"labels": "strict", "image": "ignore"}}
+    cid = apply(edge, spec)["resource"]["Id"]
+    edge.images["old"] = edge.images[BUSYBOX]
+    edge.images[BUSYBOX] = {"Id": image_id("busybox-2"), "Config": {"Cmd": ["sh"], "Labels": {"img": "2"}},
+                            "RepoTags": ["busybox:latest"]}
+    r = apply(edge, spec, check=True)
+    assert r["actions"] == ["recreated", "started"] and r["diff"]["after"]["labels"] == {"img": "2", "app": "x"}
+    r = apply_checked(edge, {**spec, "image_comparison": "current-image"})
+    assert not r["changed"] and r["resource"]["Id"] == cid

@@ -251,3 +251,65 @@ def test_image_prune_prediction_plays_the_engine_steps():
     assert readers._predict_image_prune(imgs, set(), False, everything) == (["d"], 4)
     # a container on the child keeps the whole chain
     assert readers._predict_image_prune(imgs, {"c"}, True, everything) == (["d"], 4)
+
+
+def test_forced_build_reports_what_check_mode_predicts(tmp_path):
+    """force_source rebuilds an image that is there; check mode cannot know the build's result
+    (a cache hit gives the same id), so both report the build."""
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    edge = FakeImageEdge()
+    edge.images["docker.io/local/app:1"] = {"Id": image_id("app"), "Config": {}}
+    builds = []
+
+    def build(**kw):
+        builds.append(kw)
+        return edge.images["docker.io/local/app:1"]  # from cache: the same image
+
+    edge.build = build
+    edge.inspect = edge.image
+    spec = models.validate("image", {"name": "local/app", "tag": "1", "source": "build", "force_source": True,
+                                     "build": {"path": str(tmp_path)}})
+    shadow = copy.deepcopy(edge)
+    predicted = image.reconcile(shadow, "present", spec, "present", True)
+    real = image.reconcile(edge, "present", spec, "present", False)
+    assert predicted["actions"] == real["actions"] == ["built docker.io/local/app:1"]
+    assert len(builds) == 1
+    # without force_source, an image that is there is not rebuilt
+    spec = models.validate("image", {"name": "local/app", "tag": "1", "source": "build",
+                                     "build": {"path": str(tmp_path)}})
+    assert image.reconcile(edge, "present", spec, "present", False)["actions"] == [] and len(builds) == 1
+
+
+def test_rebuild_always_reports_what_check_mode_predicts(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    edge = FakeImageEdge()
+    edge.images["docker.io/local/app:1"] = {"Id": image_id("app"), "Config": {}}
+    edge.build = lambda **kw: edge.images["docker.io/local/app:1"]  # from cache: the same image
+    edge.inspect = edge.image
+    spec = models.validate("image_build", {"name": "local/app", "tag": "1", "path": str(tmp_path),
+                                           "rebuild": "always"})
+    predicted = image.reconcile(copy.deepcopy(edge), "build", spec, "present", True)
+    real = image.reconcile(edge, "build", spec, "present", False)
+    assert predicted["actions"] == real["actions"] == ["built docker.io/local/app:1"]
+
+
+def test_network_recreate_refused_when_a_member_cannot_come_back():
+    """A container whose primary network must be recreated cannot be reconnected by the engine:
+    refused before anything is touched (check mode says the same), instead of leaving it cut off."""
+    edge = FakeNetEdge()
+    spec = {"name": "n", "ipam_config": [{"subnet": "10.5.0.0/24"}], "connected": ["web", "db"]}
+    twice(network.reconcile, edge, "network", spec)
+    primary = {"web": "n"}
+    edge.container = lambda ref: ({"Id": edge.members[ref], "HostConfig": {"NetworkMode": primary.get(ref, "other")}}
+                                  if ref in edge.members else None)
+    before, calls = copy.deepcopy(edge.nets), len(edge.calls)
+    changed = {**spec, "internal": True, "force": True}
+    for check in (True, False):
+        with pytest.raises(Conflict, match="primary network of container.s. web") as e:
+            network.reconcile(edge, models.validate("network", changed), "present", check)
+        assert e.value.field == "spec.force"
+    assert edge.nets == before and len(edge.calls) == calls
+    # a network that is only a secondary one of its members is recreated and they come back
+    primary.clear()
+    r = twice(network.reconcile, edge, "network", changed)
+    assert r["actions"] == ["recreated", "connected web", "connected db"]

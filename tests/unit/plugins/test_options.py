@@ -61,13 +61,15 @@ def argument_spec(module: str) -> dict[str, Any]:
 
     mod = importlib.import_module(f"ansible_collections.berth.engine.plugins.modules.{module}")
     berth = importlib.import_module("ansible_collections.berth.engine.plugins.module_utils._berth")
-    orig = berth.AnsibleModule
+    container = importlib.import_module("ansible_collections.berth.engine.plugins.module_utils._container")
+    orig, orig_refuse = berth.AnsibleModule, container.refuse_unsupported
     berth.AnsibleModule = fake
+    container.refuse_unsupported = lambda: None  # it reads the task's arguments, which there are none of here
     try:
         with pytest.raises(Stop):
             mod.main()
     finally:
-        berth.AnsibleModule = orig
+        berth.AnsibleModule, container.refuse_unsupported = orig, orig_refuse
     return captured
 
 

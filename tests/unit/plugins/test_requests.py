@@ -190,3 +190,44 @@ def test_engine_warnings_become_module_warnings(berth, monkeypatch, capsys) -> N
     eng = Engine((0, {"changed": False, "actions": [], "resource": {}, "warnings": ["careful"]}, ""))
     out = run("volume", {"name": "v", "berth_path": berth}, eng, monkeypatch, capsys)
     assert "careful" in json.dumps(out["warnings"])
+
+
+@pytest.mark.parametrize("args, field", [
+    ({"ipc_mode": "host"}, "ipc_mode"),
+    ({"links": ["db:db"]}, "links"),
+    ({"networks": [{"name": "app", "ipv6_address": "fd00::2"}]}, "networks.0.ipv6_address"),
+    ({"mounts": [{"target": "/m", "consistency": "cached"}]}, "mounts.0.consistency"),
+])
+def test_docker_container_options_berth_lacks_are_refused_by_name(berth, monkeypatch, capsys, args,
+                                                                   field) -> None:
+    eng = Engine()
+    out = run("container", {"name": "web", "image": "busybox", "berth_path": berth, **args}, eng, monkeypatch,
+              capsys)
+    assert out["failed"] is True and out["field"] == field
+    assert f"{field.split('.')[0]}" in out["msg"] and "not supported by Berth" in out["msg"]
+    assert eng.calls == []  # refused before the engine runs
+
+
+def test_a_typo_keeps_ansibles_own_message(berth, monkeypatch, capsys) -> None:
+    eng = Engine()
+    out = run("container", {"name": "web", "berth_path": berth, "imagee": "x"}, eng, monkeypatch, capsys)
+    assert out["failed"] is True and "imagee" in out["msg"] and eng.calls == []
+
+
+def test_volumes_from_and_fixed_behaviour_options_reach_the_engine(berth, monkeypatch, capsys) -> None:
+    eng = Engine()
+    run("container", {"name": "web", "berth_path": berth, "volumes_from": ["data:ro"],
+                      "command_handling": "correct", "container_default_behavior": "no_defaults",
+                      "networks_cli_compatible": True}, eng, monkeypatch, capsys)
+    spec = eng.request["spec"]
+    assert spec["volumes_from"] == ["data:ro"]
+    assert (spec["command_handling"], spec["container_default_behavior"], spec["networks_cli_compatible"]) == \
+        ("correct", "no_defaults", True)
+
+
+def test_module_and_engine_refuse_the_same_docker_container_options() -> None:
+    from engine.apply import container_options as co
+
+    mod = importlib.import_module("ansible_collections.berth.engine.plugins.module_utils._container")
+    assert co.UNSUPPORTED <= mod.UNSUPPORTED
+    assert not mod.UNSUPPORTED & set(mod.OPTIONS)
