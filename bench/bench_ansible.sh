@@ -14,7 +14,7 @@ command -v hyperfine >/dev/null || { echo "bench_ansible: hyperfine not installe
 [ "$(id -u)" = 0 ] || { echo "bench_ansible: needs root, skipped"; exit 0; }
 [ -x /usr/sbin/sshd ] || { echo "bench_ansible: needs sshd, skipped"; exit 0; }
 
-W=$(mktemp -d /var/tmp/berth-bench-ansible-XXXXXX)
+W=$(mktemp -d "$(bash bench/workdir.sh)/berth-bench-ansible-XXXXXX")
 export PYTHONPATH=$REPO
 # Sets up sshd, the engine root, the test image, inventory and ansible.cfg; prints shell
 # assignments (SSHD_PID, ANSIBLE_CONFIG, INV, BERTH_ARGS).

@@ -12,7 +12,7 @@ RUNS_WARM=${RUNS_WARM:-10}
 command -v hyperfine >/dev/null || { echo "bench_build: hyperfine not installed, skipped"; exit 0; }
 [ -x /bin/busybox ] || { echo "bench_build: /bin/busybox missing, skipped"; exit 0; }
 
-W=$(mktemp -d /var/tmp/berth-bench-build-XXXXXX)
+W=$(mktemp -d "$(bash bench/workdir.sh)/berth-bench-build-XXXXXX")
 HAVE_DOCKER=0; HAVE_PODMAN=0
 cleanup() {
   set +e

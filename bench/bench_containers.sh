@@ -14,7 +14,7 @@ command -v hyperfine >/dev/null || { echo "bench_containers: hyperfine not insta
 [ "$(id -u)" = 0 ] || { echo "bench_containers: needs root, skipped"; exit 0; }
 command -v runc >/dev/null && command -v conmon >/dev/null || { echo "bench_containers: runc/conmon missing, skipped"; exit 0; }
 
-W=$(mktemp -d /var/tmp/berth-bench-ctr-XXXXXX)
+W=$(mktemp -d "$(bash bench/workdir.sh)/berth-bench-ctr-XXXXXX")
 export PYTHONPATH=$REPO
 BERTH=("$PY" -m engine --root "$W/root" --runroot "$W/run" --config "$W/config.toml")
 B="${BERTH[*]}"

@@ -27,11 +27,15 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 stamp="$VENV/.deps-stamp"
-want=$( { cat pyproject.toml requirements-dev.txt; cat pulumi_provider/pyproject.toml 2>/dev/null || true; } | sha256sum | cut -d" " -f1)
+# editable_mode=compat: a plain path entry in a .pth file, not setuptools' import-hook finder,
+# which every Python start in the venv would import (~13 ms per `berth` call, in every test and
+# bench; the host role installs a wheel, which has no hook either).
+EDITABLE=(--config-settings editable_mode=compat)
+want=$( { cat pyproject.toml requirements-dev.txt; cat pulumi_provider/pyproject.toml 2>/dev/null || true; echo "${EDITABLE[*]}"; } | sha256sum | cut -d" " -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -r requirements-dev.txt
-  "$VENV/bin/pip" install -q -e .
-  if [ -f pulumi_provider/pyproject.toml ]; then "$VENV/bin/pip" install -q -e pulumi_provider; fi
+  "$VENV/bin/pip" install -q "${EDITABLE[@]}" -e .
+  if [ -f pulumi_provider/pyproject.toml ]; then "$VENV/bin/pip" install -q "${EDITABLE[@]}" -e pulumi_provider; fi
   echo "$want" > "$stamp"
 fi

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 from typing import Any
 
 from engine.errors import InvalidArgument
@@ -60,7 +59,7 @@ def _kernel_at_least(v: str) -> bool:
 
 def convert(profile: dict[str, Any], caps: set[str], machine: str | None = None) -> dict[str, Any]:
     """The OCI seccomp section for a container holding `caps` (names with the CAP_ prefix)."""
-    machine = machine or platform.machine()
+    machine = machine or os.uname().machine  # what platform.machine() reads, without importing it
     goarch, scmp_arch = _ARCHES.get(machine, (machine, ""))
     arch_names = _ALIASES.get(goarch, {goarch})
 

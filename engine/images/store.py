@@ -18,7 +18,6 @@ they are old, `image prune` deletes: `collect_unreferenced`).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -56,6 +55,8 @@ GZIP_LEVEL = 6
 
 
 def sha256_hex(data: bytes) -> str:
+    import hashlib  # not at module level: resolving an image for `run` needs no digests
+
     return hashlib.sha256(data).hexdigest()
 
 
@@ -296,6 +297,8 @@ class ImageStore:
 
     def put_layer_tar(self, tar: Path) -> tuple[dict[str, Any], str]:
         """Store an uncompressed layer tar: gzip blob + unpacked dir. Returns (descriptor, diff_id)."""
+        import hashlib
+
         dh, bh = hashlib.sha256(), hashlib.sha256()
         comp = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
         out, tmp = self.tmp_file()
