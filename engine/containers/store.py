@@ -59,7 +59,7 @@ def load(ctx: Context, cid: str) -> dict[str, Any]:
 
 def save(ctx: Context, rec: dict[str, Any]) -> None:
     # a container removed when it exits does not outlive a crash: no fsync on its record
-    atomic_write_json(cdir(ctx, rec["Id"]) / RECORD, rec, durable=not rec["HostConfig"].get("AutoRemove"))
+    atomic_write_json(cdir(ctx, rec["Id"]) / RECORD, rec, durable=not (rec.get("HostConfig") or {}).get("AutoRemove"))
 
 
 def ids(ctx: Context) -> list[str]:
