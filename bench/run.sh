@@ -12,6 +12,9 @@ REPO=$PWD
 OUT=$REPO/bench/out
 mkdir -p "$OUT"
 bash scripts/install-bench-deps.sh || echo "bench: install-bench-deps failed; comparisons may be skipped"
+# Byte-compile the engine as a pip install on a host does: with PYTHONDONTWRITEBYTECODE set (as in
+# some shells) every `berth` call would otherwise compile its modules again.
+env -u PYTHONDONTWRITEBYTECODE "$REPO/.venv/bin/python" -m compileall -q engine pulumi_provider/pulumi_berth >/dev/null
 
 # Reference engines' stores on tmpfs when it has room, like bench_pull's stores for Berth.
 if [ "$(df --output=avail -k /dev/shm 2>/dev/null | tail -1)" -gt 8000000 ] 2>/dev/null; then
