@@ -8,7 +8,7 @@ the feature. An option Berth lacks is not declared, so Ansible refuses it by nam
 
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils._berth import check_env, run_apply_module
+from ansible_collections.berth.engine.plugins.module_utils._berth import ApplyModule, check_env
 
 
 def _str_list(**kw):
@@ -135,5 +135,11 @@ OPTIONS.update(SPEC_OPTIONS)
 OPTIONS.update(CONTROL_OPTIONS)
 
 
+CONTAINER = ApplyModule(OPTIONS, "container", "container", check_spec=check_env, extra_keys=("status",))
+
+# module name -> its definition (the action plugins look theirs up here)
+MODULES = dict(container=CONTAINER)
+
+
 def run_module():
-    run_apply_module(OPTIONS, "container", "container", check_spec=check_env, extra_keys=("status",))
+    CONTAINER.run()
