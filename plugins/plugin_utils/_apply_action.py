@@ -29,6 +29,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible.module_utils.errors import UnsupportedError
+from ansible.module_utils.json_utils import _filter_non_json_lines
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
@@ -169,8 +170,9 @@ class ApplyAction(ActionBase):
 
         path = params["berth_path"]
         rc, out, err = self._berth(engine_argv(params, "apply"), json.dumps(request))
-        if rc == 127 and out.startswith(_MISSING):
-            return finish(dict(failed=True, **not_installed(path, "on host %s" % out[len(_MISSING):].strip())))
+        if rc == 127 and _MISSING in out:
+            host = out[out.rindex(_MISSING) + len(_MISSING):].strip()
+            return finish(dict(failed=True, **not_installed(path, "on host %s" % host)))
         result, failure = read_apply_output(path, self._where, rc, out, err)
         if failure:
             return finish(dict(failed=True, **failure))
@@ -188,7 +190,15 @@ class ApplyAction(ActionBase):
         cmd = ("if [ -f %s ] && [ -x %s ]; then %s %s; else echo %s $(uname -n); exit 127; fi"
                % (path, path, env, shlex.join(argv), _MISSING))
         res = self._low_level_execute_command(cmd, sudoable=True, in_data=to_bytes(data))
-        return res["rc"], res["stdout"], res["stderr"]
+        out = res["stdout"]
+        try:
+            # as ActionBase does with a module's output: drop a login banner or other noise
+            out, junk = _filter_non_json_lines(out, objects_only=True)
+            for warning in junk:
+                display.warning(warning)
+        except ValueError:
+            pass  # no JSON at all: read as it is
+        return res["rc"], out, res["stderr"]
 
     def _where(self) -> str:
         """"on host NAME" like the module's message (its os.uname()); only for failures."""
