@@ -4,11 +4,25 @@ tests/integration/ansible/test_playbooks.py::test_direct_path_and_module_fallbac
 
 from __future__ import annotations
 
+import importlib
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from ansible_collections.berth.engine.plugins.plugin_utils import _apply_action as act
+from ansible.module_utils import _internal
+
+
+def _import_action() -> Any:
+    """The controller-side plugin, imported without leaving this process in controller mode
+    (which would send the module tests' warnings to Display instead of the module result)."""
+    was = _internal.is_controller
+    try:
+        return importlib.import_module("ansible_collections.berth.engine.plugins.plugin_utils._apply_action")
+    finally:
+        _internal.is_controller = was
+
+
+act = _import_action()
 
 
 def action(module: str = "container", args: dict[str, Any] | None = None, async_val: int = 0,
