@@ -16,6 +16,9 @@ command -v hyperfine >/dev/null || { echo "bench_ansible: hyperfine not installe
 
 W=$(mktemp -d "$(bash bench/workdir.sh)/berth-bench-ansible-XXXXXX")
 export PYTHONPATH=$REPO
+# The engine on the target is this tree's; the host role installs it with pip, which compiles its
+# bytecode. Do the same, or every `berth apply` (run with PYTHONDONTWRITEBYTECODE=1) recompiles it.
+env -u PYTHONDONTWRITEBYTECODE "$PY" -m compileall -q "$REPO/engine" >/dev/null 2>&1 || true
 # Sets up sshd, the engine root, the test image, inventory and ansible.cfg; prints shell
 # assignments (SSHD_PID, ANSIBLE_CONFIG, INV, BERTH_ARGS).
 eval "$("$PY" bench/_ansible_bench.py setup "$W")"

@@ -34,6 +34,11 @@ notes:
   - The modules run the C(berth) engine on the managed host, which needs no Docker daemon.
     Install the engine with the C(berth.engine.host) role. A missing engine, or one too old for
     this collection, makes the module fail with a message that names that role.
+  - Each module has an action plugin that, where it can, runs C(berth apply) on the host directly
+    from the controller (the same validation, request and result, one command, no module transfer).
+    It runs the module instead for async tasks, connections that cannot pipe stdin, become without
+    pipelining, and path options that start with C(~) or hold C($). Set the variable
+    C(berth_engine_fast_path=false) to always run the module.
 requirements:
   - The Berth engine on the managed host (role C(berth.engine.host)), run as root.
 """

@@ -45,6 +45,76 @@ def prune_none(value):
     return value
 
 
+def upgrade_hint():
+    return "install or upgrade it with the %s role" % HOST_ROLE
+
+
+def engine_argv(params, *args):
+    """`berth [--root ..] [--runroot ..] [--config ..] ARGS` from the module's engine options."""
+    argv = [params["berth_path"]]
+    for opt in ("root", "runroot", "config"):
+        if params.get(opt):
+            argv += ["--%s" % opt, params[opt]]
+    argv.extend(args)
+    return argv
+
+
+# The environment `berth` runs with, on top of the task's `environment`.
+ENGINE_ENVIRON = dict(LC_ALL="C.UTF-8", PYTHONDONTWRITEBYTECODE="1")
+
+
+def not_installed(path, where):
+    """The failure for an engine missing at `path`; `where` is "on host NAME"."""
+    return dict(msg="the Berth engine is not installed at %s %s (berth_path): %s" % (path, where, upgrade_hint()),
+                field="berth_path")
+
+
+def _looks_too_old(out, err):
+    return "unknown verb" in (err or "") or "unknown verb" in (out or "")
+
+
+def engine_failure(path, where, verb, rc, out, err):
+    """The module failure (fail_json's keyword arguments, msg included) for `berth VERB` that
+    exited `rc`: the engine's own message and field, or what to do about a missing or too old
+    engine. `where` is a callable returning "on host NAME" (called only when needed)."""
+    if _looks_too_old(out, err):
+        return dict(msg="the Berth engine at %s %s is too old for this collection (it does not know `%s`): %s"
+                        % (path, where(), verb, upgrade_hint()),
+                    rc=rc, stderr=err)
+    error = None
+    try:
+        doc = json.loads(out)
+        if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
+            error = doc["error"]
+    except ValueError:
+        pass
+    if error is None:
+        msg = (err or out or "").strip() or "berth %s failed with exit code %d" % (verb, rc)
+        return dict(msg=msg, rc=rc, stderr=err, stdout=out)
+    msg = error.get("message") or "berth %s failed" % verb
+    if error.get("type") == "api_mismatch" and HOST_ROLE not in msg:
+        msg = "%s (engine %s %s): %s" % (msg, path, where(), upgrade_hint())
+    failure = dict(msg=msg, rc=rc, error_type=error.get("type"))
+    field = error.get("field")
+    if isinstance(field, str) and field.startswith("spec."):
+        field = field[len("spec."):]  # the option as the user wrote it (`ipam_config.0.subnet`)
+    if field is not None:
+        failure["field"] = field
+    if error.get("value") is not None:
+        failure["value"] = error.get("value")
+    return failure
+
+
+def read_apply_output(path, where, rc, out, err):
+    """`berth apply`'s answer: (result, None), or (None, failure) as engine_failure() returns."""
+    if rc != 0:
+        return None, engine_failure(path, where, "apply", rc, out, err)
+    try:
+        return json.loads(out), None
+    except ValueError:
+        return None, dict(msg="berth apply printed no JSON: %s" % out[:500], stderr=err)
+
+
 class Engine(object):
     """The `berth` CLI on the managed host, called through module.run_command."""
 
@@ -52,82 +122,33 @@ class Engine(object):
         self.module = module
         self.path = module.params["berth_path"]
 
-    def _where(self):
+    @staticmethod
+    def _where():
         return "on host %s" % (os.uname()[1],)
 
-    def _upgrade_hint(self):
-        return "install or upgrade it with the %s role" % HOST_ROLE
-
-    def _ensure_installed(self):
-        if not (os.path.isfile(self.path) and os.access(self.path, os.X_OK)):
-            self.module.fail_json(
-                msg="the Berth engine is not installed at %s %s (berth_path): %s"
-                    % (self.path, self._where(), self._upgrade_hint()),
-                field="berth_path",
-            )
-
-    def argv(self, *args):
-        argv = [self.path]
-        for opt in ("root", "runroot", "config"):
-            if self.module.params.get(opt):
-                argv += ["--%s" % opt, self.module.params[opt]]
-        argv.extend(args)
-        return argv
+    def _fail(self, failure):
+        failure = dict(failure)
+        self.module.fail_json(failure.pop("msg"), **failure)
 
     def run(self, args, data=None):
-        """Run `berth ARGS`; returns (rc, stdout, stderr)."""
-        self._ensure_installed()
+        """Run `berth ARGS`; returns (rc, stdout, stderr). Fails the module when the engine is
+        missing or too old."""
+        if not (os.path.isfile(self.path) and os.access(self.path, os.X_OK)):
+            self._fail(not_installed(self.path, self._where()))
         rc, out, err = self.module.run_command(
-            self.argv(*args), data=data, binary_data=True, check_rc=False,
-            environ_update=dict(LC_ALL="C.UTF-8", PYTHONDONTWRITEBYTECODE="1"),
+            engine_argv(self.module.params, *args), data=data, binary_data=True, check_rc=False,
+            environ_update=dict(ENGINE_ENVIRON),
         )
-        if rc != 0 and self._looks_too_old(out, err):
-            self.module.fail_json(
-                msg="the Berth engine at %s %s is too old for this collection (it does not know `%s`): %s"
-                    % (self.path, self._where(), args[0], self._upgrade_hint()),
-                rc=rc, stderr=err,
-            )
+        if rc != 0 and _looks_too_old(out, err):
+            self._fail(engine_failure(self.path, self._where, args[0], rc, out, err))
         return rc, out, err
 
-    @staticmethod
-    def _looks_too_old(out, err):
-        return "unknown verb" in (err or "") or "unknown verb" in (out or "")
-
-    def fail_from_output(self, rc, out, err, args):
-        """Turn an engine failure into fail_json with the engine's message and field."""
-        error = None
-        try:
-            doc = json.loads(out)
-            if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
-                error = doc["error"]
-        except ValueError:
-            pass
-        if error is None:
-            msg = (err or out or "").strip() or "berth %s failed with exit code %d" % (args[0], rc)
-            self.module.fail_json(msg=msg, rc=rc, stderr=err, stdout=out)
-        msg = error.get("message") or "berth %s failed" % args[0]
-        if error.get("type") == "api_mismatch" and HOST_ROLE not in msg:
-            msg = "%s (engine %s %s): %s" % (msg, self.path, self._where(), self._upgrade_hint())
-        extra = dict(rc=rc, error_type=error.get("type"))
-        field = error.get("field")
-        if isinstance(field, str) and field.startswith("spec."):
-            field = field[len("spec."):]  # the option as the user wrote it (`ipam_config.0.subnet`)
-        if field is not None:
-            extra["field"] = field
-        if error.get("value") is not None:
-            extra["value"] = error.get("value")
-        self.module.fail_json(msg=msg, **extra)
-
-    def apply(self, kind, state, spec, options=None):
+    def apply(self, request):
         """Run `berth apply` with the request; returns the result dict or fails the module."""
-        request = build_request(kind, state, spec, options, self.module.check_mode, self.module._diff)
         rc, out, err = self.run(["apply"], data=json.dumps(request))
-        if rc != 0:
-            self.fail_from_output(rc, out, err, ["apply"])
-        try:
-            result = json.loads(out)
-        except ValueError:
-            self.module.fail_json(msg="berth apply printed no JSON: %s" % out[:500], stderr=err)
+        result, failure = read_apply_output(self.path, self._where, rc, out, err)
+        if failure:
+            self._fail(failure)
         return result
 
 
@@ -165,40 +186,80 @@ def spec_from_params(params, option_spec, exclude=("state",)):
     return spec
 
 
-def exit_with_result(module, result, return_key, extra_keys=()):
-    """Finish the module from an apply result: changed, actions, diff, the kind's facts."""
-    for warning in result.get("warnings") or []:
-        module.warn(str(warning))
-    out = dict(
-        changed=bool(result.get("changed")),
-        actions=result.get("actions") or [],
-    )
-    if return_key:
-        out[return_key] = result.get("resource") or {}
-    if module._diff and result.get("diff") is not None:
-        out["diff"] = result["diff"]
-    for key in extra_keys:
-        if key in result:
-            out[key] = result[key]
-    module.exit_json(**out)
+class ApplyModule(object):
+    """A module that maps its options onto one `berth apply` request: its options (declared once,
+    in module_utils), how they become the request, and how the engine's answer becomes the
+    module's result. The module (on the managed host) and its action plugin (on the controller,
+    plugins/action/, which runs `berth apply` without the module when it can) both use it."""
 
+    def __init__(self, option_spec, kind, return_key, state_key="state", operation=None, extra_keys=(),
+                 check_spec=None, supports_check_mode=True, spec_extra=None, rename=None, raw_check=None,
+                 **module_kwargs):
+        self.option_spec = option_spec
+        self.kind = kind
+        self.return_key = return_key
+        self.state_key = state_key
+        self.operation = operation
+        self.extra_keys = extra_keys
+        self.check_spec = check_spec
+        self.supports_check_mode = supports_check_mode
+        self.spec_extra = spec_extra
+        self.rename = rename
+        # raw_check(task args) -> (field, message) or None: a refusal that must come before the
+        # argument spec's own ("Unsupported parameters"), e.g. naming a docker_container option
+        # Berth lacks. The module runs it itself before AnsibleModule; the action plugin here.
+        self.raw_check = raw_check
+        # mutually_exclusive, required_if, ...: AnsibleModule's and ArgumentSpecValidator's
+        self.module_kwargs = module_kwargs
 
-def run_apply_module(option_spec, kind, return_key, state_key="state", operation=None, extra_keys=(),
-                     check_spec=None, supports_check_mode=True, spec_extra=None, rename=None, **module_kwargs):
-    """The whole of a module that maps its options onto one `berth apply` request."""
-    module = AnsibleModule(argument_spec=argument_spec(option_spec), supports_check_mode=supports_check_mode,
-                           **module_kwargs)
-    spec = spec_from_params(module.params, option_spec, exclude=(state_key,) if state_key else ())
-    for old, new in (rename or {}).items():
-        if old in spec:
-            spec[new] = spec.pop(old)
-    if spec_extra:
-        spec.update(spec_extra)
-    if check_spec is not None:
-        problem = check_spec(spec)
+    def argument_spec(self):
+        return argument_spec(self.option_spec)
+
+    def request(self, params, check, diff):
+        """The `berth apply` request for the validated params: (request, None), or (None,
+        (field, message)) when the options are refused before the engine runs."""
+        spec = spec_from_params(params, self.option_spec, exclude=(self.state_key,) if self.state_key else ())
+        for old, new in (self.rename or {}).items():
+            if old in spec:
+                spec[new] = spec.pop(old)
+        if self.spec_extra:
+            spec.update(self.spec_extra)
+        if self.check_spec is not None:
+            problem = self.check_spec(spec)
+            if problem:
+                return None, problem
+        state = params.get(self.state_key) if self.state_key else None
+        options = dict(operation=self.operation) if self.operation else None
+        return build_request(self.kind, state, spec, options, check, diff), None
+
+    def result(self, result, diff):
+        """The module's return values from the engine's result: (values, warnings)."""
+        out = dict(
+            changed=bool(result.get("changed")),
+            actions=result.get("actions") or [],
+        )
+        if self.return_key:
+            out[self.return_key] = result.get("resource") or {}
+        if diff and result.get("diff") is not None:
+            out["diff"] = result["diff"]
+        for key in self.extra_keys:
+            if key in result:
+                out[key] = result[key]
+        return out, [str(w) for w in result.get("warnings") or []]
+
+    def run(self):
+        """The whole module, on the managed host."""
+        module = AnsibleModule(argument_spec=self.argument_spec(), supports_check_mode=self.supports_check_mode,
+                               **self.module_kwargs)
+        request, problem = self.request(module.params, module.check_mode, module._diff)
         if problem:
             module.fail_json(msg=problem[1], field=problem[0])
-    state = module.params.get(state_key) if state_key else None
-    options = dict(operation=operation) if operation else None
-    result = Engine(module).apply(kind, state, spec, options)
-    exit_with_result(module, result, return_key, extra_keys)
+        values, warnings = self.result(Engine(module).apply(request), module._diff)
+        for warning in warnings:
+            module.warn(warning)
+        module.exit_json(**values)
+
+
+def run_apply_module(*args, **kwargs):
+    """The whole of a module that maps its options onto one `berth apply` request."""
+    ApplyModule(*args, **kwargs).run()

@@ -10,7 +10,7 @@ before anything runs, with a message saying Berth does not support it (`refuse_u
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, _load_params
-from ansible_collections.berth.engine.plugins.module_utils._berth import check_env, run_apply_module
+from ansible_collections.berth.engine.plugins.module_utils._berth import ApplyModule, check_env
 
 # docker_container options Berth does not have (the engine refuses the same names, see
 # engine/apply/container_options.py UNSUPPORTED; a unit test keeps the two in step).
@@ -197,6 +197,13 @@ def refuse_unsupported():
     module.fail_json(msg=problem[1], field=problem[0])
 
 
+CONTAINER = ApplyModule(OPTIONS, "container", "container", check_spec=check_env, extra_keys=("status",),
+                        raw_check=unsupported)
+
+# module name -> its definition (the action plugins look theirs up here)
+MODULES = dict(container=CONTAINER)
+
+
 def run_module():
     refuse_unsupported()
-    run_apply_module(OPTIONS, "container", "container", check_spec=check_env, extra_keys=("status",))
+    CONTAINER.run()

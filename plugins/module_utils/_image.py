@@ -7,7 +7,7 @@ community.docker. Each is one `berth apply` request of kind `image` with its `op
 
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils._berth import run_apply_module
+from ansible_collections.berth.engine.plugins.module_utils._berth import ApplyModule
 
 
 def _name():
@@ -99,6 +99,14 @@ OPERATIONS = dict(
 )
 
 
+IMAGE_MODULES = dict(
+    (operation, ApplyModule(options, "image", "image", state_key=state_key, operation=operation, extra_keys=extra))
+    for operation, (options, state_key, extra) in OPERATIONS.items()
+)
+
+# module name -> its definition (the action plugins look theirs up here)
+MODULES = dict(("image" if op == "present" else "image_" + op, m) for op, m in IMAGE_MODULES.items())
+
+
 def run_module(operation):
-    options, state_key, extra = OPERATIONS[operation]
-    run_apply_module(options, "image", "image", state_key=state_key, operation=operation, extra_keys=extra)
+    IMAGE_MODULES[operation].run()

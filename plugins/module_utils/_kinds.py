@@ -5,7 +5,7 @@ prune modules. Each module is one `berth apply` request; see docs/apply.md."""
 
 from __future__ import annotations
 
-from ansible_collections.berth.engine.plugins.module_utils._berth import check_env, run_apply_module
+from ansible_collections.berth.engine.plugins.module_utils._berth import ApplyModule, check_env
 
 _PRESENT_ABSENT = dict(type="str", choices=["present", "absent"], default="present")
 
@@ -95,40 +95,60 @@ PRUNE_RESULT_KEYS = (
 )
 
 
+NETWORK = ApplyModule(NETWORK_OPTIONS, "network", "network")
+VOLUME = ApplyModule(VOLUME_OPTIONS, "volume", "volume")
+LOGIN = ApplyModule(LOGIN_OPTIONS, "login", "login_result", required_if=[("state", "present", ("username", "password"))])
+EXEC = ApplyModule(EXEC_OPTIONS, "exec", None, state_key=None, check_spec=check_env,
+                   extra_keys=("rc", "stdout", "stderr", "exec_id"),
+                   mutually_exclusive=[("argv", "command")], required_one_of=[("argv", "command")])
+# container_info, network_info, volume_info: {exists, <kind>}
+INFO = dict(
+    (kind, ApplyModule(VOLUME_INFO_OPTIONS if kind == "volume" else NAMED_INFO_OPTIONS, "info", kind, state_key=None,
+                       spec_extra=dict(type=kind), extra_keys=("exists",)))
+    for kind in ("container", "network", "volume")
+)
+IMAGE_INFO = ApplyModule(IMAGE_INFO_OPTIONS, "info", None, state_key=None, extra_keys=("images",),
+                         spec_extra=dict(type="image"), rename=dict(name="names"))
+HOST_INFO = ApplyModule(HOST_INFO_OPTIONS, "info", None, state_key=None, spec_extra=dict(type="host"),
+                        extra_keys=("host_info", "containers", "images", "networks", "volumes"))
+PRUNE = ApplyModule(PRUNE_OPTIONS, "prune", None, state_key=None, extra_keys=PRUNE_RESULT_KEYS)
+
+# module name -> its definition (the action plugins look theirs up here)
+MODULES = dict(
+    network=NETWORK, volume=VOLUME, login=LOGIN, container_exec=EXEC, container_info=INFO["container"],
+    network_info=INFO["network"], volume_info=INFO["volume"], image_info=IMAGE_INFO, host_info=HOST_INFO,
+    prune=PRUNE,
+)
+
+
 def run_network():
-    run_apply_module(NETWORK_OPTIONS, "network", "network")
+    NETWORK.run()
 
 
 def run_volume():
-    run_apply_module(VOLUME_OPTIONS, "volume", "volume")
+    VOLUME.run()
 
 
 def run_login():
-    run_apply_module(LOGIN_OPTIONS, "login", "login_result",
-                     required_if=[("state", "present", ("username", "password"))])
+    LOGIN.run()
 
 
 def run_exec():
-    run_apply_module(EXEC_OPTIONS, "exec", None, state_key=None, check_spec=check_env,
-                     extra_keys=("rc", "stdout", "stderr", "exec_id"),
-                     mutually_exclusive=[("argv", "command")], required_one_of=[("argv", "command")])
+    EXEC.run()
 
 
 def run_info(kind):
     """container_info, network_info, volume_info: {exists, <kind>}."""
-    options = VOLUME_INFO_OPTIONS if kind == "volume" else NAMED_INFO_OPTIONS
-    run_apply_module(options, "info", kind, state_key=None, spec_extra=dict(type=kind), extra_keys=("exists",))
+    INFO[kind].run()
 
 
 def run_image_info():
-    run_apply_module(IMAGE_INFO_OPTIONS, "info", None, state_key=None, extra_keys=("images",),
-                     spec_extra=dict(type="image"), rename=dict(name="names"))
+    IMAGE_INFO.run()
 
 
 def run_host_info():
-    run_apply_module(HOST_INFO_OPTIONS, "info", None, state_key=None, spec_extra=dict(type="host"),
-                     extra_keys=("host_info", "containers", "images", "networks", "volumes"))
+    HOST_INFO.run()
 
 
 def run_prune():
-    run_apply_module(PRUNE_OPTIONS, "prune", None, state_key=None, extra_keys=PRUNE_RESULT_KEYS)
+    PRUNE.run()

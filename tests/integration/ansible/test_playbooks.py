@@ -65,3 +65,38 @@ def test_registry_playbook(ansible_run: AnsibleRun, registry: Any) -> None:
     ok(ansible_run.play("registry.yml", extra_vars={
         "registry_host": registry.host, "registry_user": registry.user, "registry_password": registry.password,
     }))
+
+
+def _task_outputs(stdout: str) -> dict[str, str]:
+    """-vvv output of each task, by task name."""
+    out: dict[str, str] = {}
+    for chunk in stdout.split("\nTASK [")[1:]:
+        name, _, text = chunk.partition("]")
+        out[name] = text
+    return out
+
+
+@pytest.mark.requires(*ENGINE)
+def test_direct_path_and_module_fallback(ansible_run: AnsibleRun) -> None:
+    """The action plugins run `berth apply` as one command (no module sent), fall back to the
+    module where needed, and both give the same results (the playbook compares them)."""
+    result = ansible_run.play("fast_path.yml", "-vvv")
+    ok(result)
+    tasks = _task_outputs(result.stdout)
+    direct = [n for n in tasks if n.endswith("(direct)")]
+    module = [n for n in tasks if n.endswith("(module)")]
+    assert len(direct) >= 7 and len(module) >= 8, list(tasks)
+    for name in direct:
+        text = tasks[name]
+        assert "running berth apply directly" in text, text
+        assert "Using module file" not in text and "AnsiballZ" not in text, text
+        assert "Pipelining is enabled" not in text, text
+    for name in module:
+        text = tasks[name]
+        assert "running the module" in text, text
+        assert "Using module file" in text, text
+    assert "(berth_engine_fast_path is false)" in tasks["Network again (module)"]
+    assert "(berth_path must be expanded on the host)" in tasks["A path the host must expand (module)"]
+    assert "(async task)" in tasks["Async (module)"]
+    # the playbook's own tasks without a twin ran directly too
+    assert "running berth apply directly" in tasks["Container gone"]
