@@ -593,7 +593,10 @@ def connect(ctx: Context, container: str, network: str, aliases: list[str] | Non
     net = store.resolve(ctx, network)
     aliases = list(aliases or [])
     mode = _mode(rec)
-    if mode in ("host", "none") or mode.startswith("container:") or net["Driver"] != "bridge":
+    # a container whose every network was disconnected (its mode then reads `none`) may join
+    # again, as in Docker; one created with --network none may not
+    detached = mode == "none" and bool((rec.get("_berth") or {}).get("network_detached"))
+    if (mode in ("host", "none") and not detached) or mode.startswith("container:") or net["Driver"] != "bridge":
         raise Conflict(f"container {container} (network_mode {mode}) cannot be connected to network "
                        f"{net['Name']}", field="network")
     _check_endpoint(net, aliases, ip, mac)
@@ -625,6 +628,8 @@ def connect(ctx: Context, container: str, network: str, aliases: list[str] | Non
             if r["NetworkingConfig"]["EndpointsConfig"] is None:
                 r["NetworkingConfig"]["EndpointsConfig"] = {}
             r["NetworkingConfig"]["EndpointsConfig"][net["Name"]] = req
+            if (r.get("_berth") or {}).pop("network_detached", None):
+                r.setdefault("HostConfig", {})["NetworkMode"] = net["Name"]
             if result:
                 r.setdefault("NetworkSettings", {}).setdefault("Networks", {})[net["Name"]] = result
 
@@ -667,6 +672,8 @@ def disconnect(ctx: Context, container: str, network: str, force: bool = False) 
             nets.pop(net["Name"], None)
             if _mode(r) in (net["Name"], net["Id"]):
                 r.setdefault("HostConfig", {})["NetworkMode"] = next(iter(ec), "none") if ec else "none"
+                if not ec:
+                    r.setdefault("_berth", {})["network_detached"] = True
 
         _update_record(ctx, cid, upd)
 

@@ -234,6 +234,16 @@ def test_connect_disconnect_live(berth_host, busybox_image):
     assert "10.204.2.50" not in h.run("exec", "app", "ip", "addr").stdout
     assert "back" not in h.json("inspect", "app")[0]["NetworkSettings"]["Networks"]
     assert "api" not in h.run("exec", "db", "cat", "/etc/hosts").stdout
+    # its only network disconnected, a container can join one again (Docker allows it), live
+    h.run("network", "disconnect", "front", "app")
+    assert "eth" not in h.run("exec", "app", "ip", "-o", "link").stdout
+    h.run("network", "connect", "back", "app")
+    assert h.run("exec", "app", "timeout", "5", "wget", "-qO-", "http://db/hostname").returncode == 0
+    assert h.json("inspect", "app")[0]["HostConfig"]["NetworkMode"] == "back"
+    # one created with --network none still may not
+    h.run("run", "-d", "--name", "lone", "--network", "none", busybox_image, "sleep", "300")
+    p = h.run("network", "connect", "back", "lone", check=False)
+    assert p.returncode != 0 and "cannot be connected" in p.stderr
 
 
 def test_modes_none_host_container(berth_host, busybox_image):
