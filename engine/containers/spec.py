@@ -350,9 +350,17 @@ def resources(hc: dict[str, Any]) -> dict[str, Any]:
                                   field="NanoCpus")
         cpu["period"] = 100000
         cpu["quota"] = int(hc["NanoCpus"]) * 100000 // 1_000_000_000
+    # the kernel's CFS bounds, checked here (like dockerd) so that a bad value fails naming the
+    # field before anything is created or updated, not as runc's write error afterwards
     if hc.get("CpuPeriod"):
+        if not 1000 <= int(hc["CpuPeriod"]) <= 1000000:
+            raise InvalidArgument(f"CpuPeriod: {hc['CpuPeriod']} is out of range: the CPU CFS period must be "
+                                  "between 1000 (1ms) and 1000000 (1s) microseconds", field="CpuPeriod")
         cpu["period"] = int(hc["CpuPeriod"])
     if hc.get("CpuQuota"):
+        if 0 < int(hc["CpuQuota"]) < 1000:
+            raise InvalidArgument(f"CpuQuota: {hc['CpuQuota']} is too small: the CPU CFS quota must be at least "
+                                  "1000 (1ms) microseconds, or -1 for no limit", field="CpuQuota")
         cpu["quota"] = int(hc["CpuQuota"])
     if hc.get("CpusetCpus"):
         cpu["cpus"] = str(hc["CpusetCpus"])

@@ -104,6 +104,9 @@ def test_resources_v1_and_v2_fields():
     ({"Memory": 64 << 20, "MemorySwap": 32 << 20}, "MemorySwap"),
     ({"BlkioWeight": 5}, "BlkioWeight"),
     ({"NanoCpus": 1, "CpuQuota": 5}, "NanoCpus"),
+    ({"CpuQuota": 500}, "CpuQuota"),
+    ({"CpuPeriod": 999}, "CpuPeriod"),
+    ({"CpuPeriod": 1000001}, "CpuPeriod"),
 ])
 def test_bad_resources(hc, field):
     with pytest.raises(InvalidArgument) as e:
