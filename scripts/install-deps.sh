@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   runc conmon nftables iproute2 tini golang-github-containers-common busybox-static
   skopeo docker-registry apache2-utils openssh-server sshpass
-  python3-venv python3-dev zstd hyperfine wrk rsync kmod procps psmisc
+  python3-venv python3-dev zstd hyperfine wrk rsync kmod procps psmisc bsdutils
 )
 
 missing=()

@@ -25,6 +25,8 @@ _CHECKS = {
     "sshd": lambda: Path("/usr/sbin/sshd").exists(),
     "busybox": lambda: Path("/bin/busybox").exists(),
     "overlay": lambda: "overlay" in Path("/proc/filesystems").read_text(),
+    "script": lambda: shutil.which("script") is not None,  # a pseudo-terminal for -t tests
+    "seccomp-profile": lambda: Path("/usr/share/containers/seccomp.json").exists(),
 }
 
 

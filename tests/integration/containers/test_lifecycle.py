@@ -204,11 +204,8 @@ def test_stdin_and_follow_logs(berth_host, busybox_image):
     assert (p.stdout, p.stderr) == ("a\nc\n", "b\n")
 
 
+@pytest.mark.requires("script")
 def test_tty(berth_host, busybox_image):
-    import shutil
-
-    if not shutil.which("script"):
-        pytest.skip("needs util-linux script for a pseudo-terminal")
     cmd = " ".join([*berth_host.argv, "run", "--rm", "-it", *NONE, busybox_image, "sh", "-c", "'tty; echo $TERM'"])
     p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, env=berth_host.env,
                        stdin=subprocess.DEVNULL, timeout=60)
@@ -340,17 +337,18 @@ def test_ps_filters_and_inspect_format(berth_host, busybox_image):
     assert p.returncode == 2 and "Bogus" in p.stderr
 
 
-def test_exec_tty_and_tmpfs_mode(berth_host, busybox_image):
-    import shutil
-
+def test_tmpfs_size_and_mode(berth_host, busybox_image):
     berth_host.run("run", "-d", *NONE, "--name", "tm", "--tmpfs", "/scr:size=1m,mode=1770",
                    "--mount", "type=tmpfs,target=/m2,tmpfs-size=2m,tmpfs-mode=0700", busybox_image, "sleep", "600")
     out = berth_host.run("exec", "tm", "sh", "-c", "stat -c '%n %a' /scr /m2; grep -E ' /(scr|m2) ' /proc/mounts"
                          ).stdout
     assert "/scr 1770\n" in out and "/m2 700\n" in out
     assert "size=1024k" in out and "size=2048k" in out
-    if not shutil.which("script"):
-        pytest.skip("needs util-linux script for a pseudo-terminal")
+
+
+@pytest.mark.requires("script")
+def test_exec_tty(berth_host, busybox_image):
+    berth_host.run("run", "-d", *NONE, "--name", "tm", busybox_image, "sleep", "600")
     cmd = " ".join([*berth_host.argv, "exec", "-it", "tm", "sh", "-c", "'tty; echo $TERM; exit 5'"])
     p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, env=berth_host.env,
                        stdin=subprocess.DEVNULL, timeout=60)

@@ -189,9 +189,8 @@ def test_tag_rejects_bad_target(berth_host, busybox_image):
     assert p.returncode == 2 and "'Bad:1'" in p.stderr
 
 
+@pytest.mark.requires("skopeo")
 def test_load_skopeo_oci_archive(berth_host, busybox_image, tmp_path):
-    if not shutil.which("skopeo"):
-        pytest.skip("requires skopeo")
     arc = tmp_path / "oci.tar"
     src = f"oci:{berth_host.root}/oci:docker.io/berth-test/busybox:latest"
     subprocess.run(["skopeo", "--insecure-policy", "copy", src, f"oci-archive:{arc}:example.org/from/skopeo:2"],

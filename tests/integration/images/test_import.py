@@ -74,9 +74,8 @@ def test_import_bad_reference_changes_nothing(image_host, busybox_rootfs):
     assert berth_host.run("images", "-q").stdout.strip() == ""
 
 
+@pytest.mark.requires("skopeo")
 def test_skopeo_reads_store(berth_host, busybox_image):
-    if not os.path.exists("/usr/bin/skopeo"):
-        pytest.skip("requires skopeo")
     p = subprocess.run(["skopeo", "inspect", f"oci:{berth_host.root}/oci:docker.io/berth-test/busybox:latest"],
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr

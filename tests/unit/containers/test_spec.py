@@ -225,12 +225,9 @@ def test_seccomp_conditions_caps_and_arm64():
     assert ("bpf", "SCMP_ACT_ALLOW") in names and ("bpf", "SCMP_ACT_ERRNO") not in names
 
 
+@pytest.mark.requires("seccomp-profile")
 def test_real_profile_converts():
-    import os
-
     path = "/usr/share/containers/seccomp.json"
-    if not os.path.exists(path):
-        pytest.skip("containers-common seccomp profile not installed")
     sec = seccomp.convert(seccomp.load_profile(path), set(spec.DEFAULT_CAPS), machine="x86_64")
     names = {n for r in sec["syscalls"] if r["action"] == "SCMP_ACT_ALLOW" for n in r["names"]}
     assert "read" in names and "arch_prctl" in names and "kexec_load" not in names
