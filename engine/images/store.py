@@ -608,37 +608,52 @@ class ImageStore:
                 self._collect(g)
         return events
 
+    def _references(self) -> tuple[set[str], set[str]] | None:
+        """Hex digests of the blobs and unpacked layers (diff_ids) the images use, or None when
+        an image cannot be read (then nothing may be deleted). Caller holds the lock."""
+        blobs: set[str] = set()
+        layers: set[str] = set()
+        for im in self.images():
+            try:
+                blobs.update((hex_of(im.id), hex_of(im.meta["manifest"]["digest"])))
+                blobs.update(hex_of(layer["digest"]) for layer in im.manifest.get("layers", []))
+                layers.update(hex_of(d) for d in im.diff_ids)
+            except (NotFound, ValueError, InvalidArgument):
+                return None
+        return blobs, layers
+
+    def _delete_blob(self, hexd: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.blobs / hexd).unlink()
+        with contextlib.suppress(FileNotFoundError):
+            (self.ctx.images_dir / "sources" / (hexd + ".json")).unlink()
+
+    def _delete_layer(self, hexd: str) -> None:
+        p = self.ctx.layers_dir / hexd
+        if p.exists():
+            tmp = self.tmp_dir("rm-")
+            with contextlib.suppress(FileNotFoundError):
+                os.rename(p, tmp / "l")
+            _rmtree(tmp)
+        with contextlib.suppress(FileNotFoundError):
+            (self.layer_meta_dir / (hexd + ".json")).unlink()
+
     def _collect(self, gone: Image) -> None:
         """Delete the blobs and layer dirs of a removed image that no other image uses
         (caller holds the lock)."""
-        used_blobs: set[str] = set()
-        used_layers: set[str] = set()
-        for im in self.images():
-            used_blobs.add(im.id)
-            used_blobs.add(im.meta["manifest"]["digest"])
-            try:
-                used_blobs.update(layer["digest"] for layer in im.manifest.get("layers", []))
-                used_layers.update(im.diff_ids)
-            except (NotFound, ValueError):
-                continue
-        try:
-            candidates = {gone.id, gone.meta["manifest"]["digest"]}
-            candidates.update(layer["digest"] for layer in gone.manifest.get("layers", []))
-            layers = set(gone.diff_ids)
-        except (NotFound, ValueError):
+        refs = self._references()
+        if refs is None:
             return
-        for d in candidates - used_blobs:
-            with contextlib.suppress(FileNotFoundError):
-                self.blob_path(d).unlink()
-        for d in layers - used_layers:
-            p = self.layer_dir(d)
-            if p.exists():
-                tmp = self.tmp_dir("rm-")
-                with contextlib.suppress(FileNotFoundError):
-                    os.rename(p, tmp / "l")
-                _rmtree(tmp)
-            with contextlib.suppress(FileNotFoundError):
-                (self.layer_meta_dir / (hex_of(d) + ".json")).unlink()
+        try:
+            blobs = {hex_of(gone.id), hex_of(gone.meta["manifest"]["digest"])}
+            blobs.update(hex_of(layer["digest"]) for layer in gone.manifest.get("layers", []))
+            layers = {hex_of(d) for d in gone.diff_ids}
+        except (NotFound, ValueError, InvalidArgument):
+            return
+        for h in blobs - refs[0]:
+            self._delete_blob(h)
+        for h in layers - refs[1]:
+            self._delete_layer(h)
 
     def collect_unreferenced(self, min_age: float = 600.0) -> int:
         """Delete blobs and unpacked layers that no image references and that are older than
@@ -655,33 +670,19 @@ class ImageStore:
 
         freed = 0
         with locked(self.ctx, "images"):
-            used_blobs: set[str] = set()
-            used_layers: set[str] = set()
-            for im in self.images():
-                used_blobs.update((hex_of(im.id), hex_of(im.meta["manifest"]["digest"])))
-                try:
-                    used_blobs.update(hex_of(layer["digest"]) for layer in im.manifest.get("layers", []))
-                    used_layers.update(hex_of(d) for d in im.diff_ids)
-                except (NotFound, ValueError, InvalidArgument):
-                    return 0  # an image we cannot read: delete nothing rather than guess
+            refs = self._references()
+            if refs is None:
+                return 0
             for name in _listdir(self.blobs):
-                if name not in used_blobs and len(name) == 64 and old(self.blobs / name):
-                    with contextlib.suppress(FileNotFoundError):
-                        (self.blobs / name).unlink()
-                    with contextlib.suppress(FileNotFoundError):
-                        (self.ctx.images_dir / "sources" / (name + ".json")).unlink()
+                if name not in refs[0] and len(name) == 64 and old(self.blobs / name):
+                    self._delete_blob(name)
             for name in _listdir(self.ctx.layers_dir):
                 meta = self.layer_meta_dir / (name + ".json")
-                if name in used_layers or len(name) != 64 or not old(meta if meta.exists() else
-                                                                      self.ctx.layers_dir / name):
+                if name in refs[1] or len(name) != 64 or not old(meta if meta.exists() else
+                                                                 self.ctx.layers_dir / name):
                     continue
                 freed += int((read_json(meta, {}) or {}).get("size", 0))
-                tmp = self.tmp_dir("rm-")
-                with contextlib.suppress(FileNotFoundError):
-                    os.rename(self.ctx.layers_dir / name, tmp / "l")
-                _rmtree(tmp)
-                with contextlib.suppress(FileNotFoundError):
-                    meta.unlink()
+                self._delete_layer(name)
         return freed
 
     def cleanup_tmp(self) -> None:
