@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, _load_params
 
 API_VERSION = 1
 HOST_ROLE = "berth.engine.host"
@@ -247,8 +247,23 @@ class ApplyModule(object):
                 out[key] = result[key]
         return out, [str(w) for w in result.get("warnings") or []]
 
+    def _refuse_raw(self):
+        """raw_check before AnsibleModule's own argument checks (which would only say
+        "Unsupported parameters")."""
+        try:
+            params = _load_params()
+        except Exception:  # no arguments to read (argument spec introspection): AnsibleModule decides
+            return
+        problem = self.raw_check(params) if isinstance(params, dict) else None
+        if problem:
+            accept_all = dict((k, dict(type="raw")) for k in params if not k.startswith("_ansible_"))
+            AnsibleModule(argument_spec=accept_all, supports_check_mode=True).fail_json(
+                msg=problem[1], field=problem[0])
+
     def run(self):
         """The whole module, on the managed host."""
+        if self.raw_check is not None:
+            self._refuse_raw()
         module = AnsibleModule(argument_spec=self.argument_spec(), supports_check_mode=self.supports_check_mode,
                                **self.module_kwargs)
         request, problem = self.request(module.params, module.check_mode, module._diff)

@@ -4,12 +4,12 @@
 
 Option names, types and meanings follow community.docker's docker_container wherever Berth has
 the feature. An option of docker_container that Berth lacks is not declared; it is refused
-before anything runs, with a message saying Berth does not support it (`refuse_unsupported`).
+before anything runs, with a message saying Berth does not support it (`unsupported`, the
+definition's raw_check).
 """
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import AnsibleModule, _load_params
 from ansible_collections.berth.engine.plugins.module_utils._berth import ApplyModule, check_env
 
 # docker_container options Berth does not have (the engine refuses the same names, see
@@ -180,23 +180,6 @@ def unsupported(params):
     return None
 
 
-def refuse_unsupported():
-    """Fail, naming the option, when the task sets a docker_container option Berth lacks (Ansible's
-    own check would only say "Unsupported parameters")."""
-    try:
-        params = _load_params()
-    except Exception:  # no arguments to read (argument spec introspection): AnsibleModule decides
-        return
-    if not isinstance(params, dict):
-        return
-    problem = unsupported(params)
-    if problem is None:
-        return
-    accept_all = dict((k, dict(type="raw")) for k in params if not k.startswith("_ansible_"))
-    module = AnsibleModule(argument_spec=accept_all, supports_check_mode=True)
-    module.fail_json(msg=problem[1], field=problem[0])
-
-
 CONTAINER = ApplyModule(OPTIONS, "container", "container", check_spec=check_env, extra_keys=("status",),
                         raw_check=unsupported)
 
@@ -205,5 +188,4 @@ MODULES = dict(container=CONTAINER)
 
 
 def run_module():
-    refuse_unsupported()
     CONTAINER.run()

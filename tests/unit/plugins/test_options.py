@@ -61,15 +61,14 @@ def argument_spec(module: str) -> dict[str, Any]:
 
     mod = importlib.import_module(f"ansible_collections.berth.engine.plugins.modules.{module}")
     berth = importlib.import_module("ansible_collections.berth.engine.plugins.module_utils._berth")
-    container = importlib.import_module("ansible_collections.berth.engine.plugins.module_utils._container")
-    orig, orig_refuse = berth.AnsibleModule, container.refuse_unsupported
+    orig, orig_refuse = berth.AnsibleModule, berth.ApplyModule._refuse_raw
     berth.AnsibleModule = fake
-    container.refuse_unsupported = lambda: None  # it reads the task's arguments, which there are none of here
+    berth.ApplyModule._refuse_raw = lambda self: None  # it reads the task's arguments, which there are none of here
     try:
         with pytest.raises(Stop):
             mod.main()
     finally:
-        berth.AnsibleModule, container.refuse_unsupported = orig, orig_refuse
+        berth.AnsibleModule, berth.ApplyModule._refuse_raw = orig, orig_refuse
     return captured
 
 
