@@ -15,19 +15,26 @@ from tests.fixtures.images import import_into
 pytestmark = pytest.mark.requires("root", "runc", "conmon", "busybox", "overlay")
 
 
+def _rootfs_with_dir(rootfs, tar, path: str, mode: int, owner: tuple[int, int], fname: str, body: bytes,
+                     fmode: int):  # type: ignore[no-untyped-def]
+    """A copy of the busybox rootfs tar plus the directory `path` holding one file, both owned by `owner`."""
+    shutil.copy(rootfs, tar)
+    with tarfile.open(tar, "a") as tf:
+        d = tarfile.TarInfo(path)
+        d.type, d.mode, (d.uid, d.gid) = tarfile.DIRTYPE, mode, owner
+        tf.addfile(d)
+        f = tarfile.TarInfo(f"{path}/{fname}")
+        f.size, f.mode, (f.uid, f.gid) = len(body), fmode, owner
+        tf.addfile(f, io.BytesIO(body))
+    return tar
+
+
 @pytest.fixture
 def owned_image(berth_host, busybox_rootfs, tmp_path) -> str:
     """busybox plus /data (1234:5678, 0750) holding seed.txt (1234:5678, 0640) and a symlink."""
-    tar = tmp_path / "owned.tar"
-    shutil.copy(busybox_rootfs, tar)
+    tar = _rootfs_with_dir(busybox_rootfs, tmp_path / "owned.tar", "data", 0o750, (1234, 5678),
+                           "seed.txt", b"from the image\n", 0o640)
     with tarfile.open(tar, "a") as tf:
-        d = tarfile.TarInfo("data")
-        d.type, d.mode, d.uid, d.gid = tarfile.DIRTYPE, 0o750, 1234, 5678
-        tf.addfile(d)
-        f = tarfile.TarInfo("data/seed.txt")
-        body = b"from the image\n"
-        f.size, f.mode, f.uid, f.gid = len(body), 0o640, 1234, 5678
-        tf.addfile(f, io.BytesIO(body))
         s = tarfile.TarInfo("data/link")
         s.type, s.linkname = tarfile.SYMTYPE, "/etc/passwd"
         tf.addfile(s)
@@ -110,15 +117,7 @@ def test_option_volume_bind_of_a_directory(berth_host, busybox_image, tmp_path):
 
 def test_image_volume_is_anonymous_copied_up_and_removed_with_rm_v(berth_host, busybox_rootfs, tmp_path):
     h = berth_host
-    tar = tmp_path / "vol.tar"
-    shutil.copy(busybox_rootfs, tar)
-    with tarfile.open(tar, "a") as tf:
-        d = tarfile.TarInfo("vol")
-        d.type, d.mode, d.uid, d.gid = tarfile.DIRTYPE, 0o711, 4321, 8765
-        tf.addfile(d)
-        f = tarfile.TarInfo("vol/seed")
-        f.size, f.mode, f.uid, f.gid = 5, 0o600, 4321, 8765
-        tf.addfile(f, io.BytesIO(b"seed\n"))
+    tar = _rootfs_with_dir(busybox_rootfs, tmp_path / "vol.tar", "vol", 0o711, (4321, 8765), "seed", b"seed\n", 0o600)
     img = import_into(h, tar, "berth-test/withvol:latest", ['CMD ["sh"]', "VOLUME /vol"])
     before = set(h.run("volume", "ls", "-q").stdout.split())
     # --rm removes the anonymous volume it made
