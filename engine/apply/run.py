@@ -84,40 +84,72 @@ def _lock_name(kind: str, spec: dict[str, Any]) -> str | None:
 
 def handle(ctx: Context, req: Any) -> dict[str, Any]:
     env = check_envelope(req)
-    from engine.apply import models
-
-    spec = models.validate(schema_name(env["kind"], env["operation"]), env["spec"])
     name = _lock_name(env["kind"], env["spec"])
-    if name is None:
-        return _dispatch(ctx, env, spec)
+    memo = None
+    if name is not None:
+        from engine.apply import memo as memo_mod
+
+        if memo_mod.eligible(env):
+            memo = memo_mod.Memo(ctx, name, req)
+    if memo is None:
+        from engine.apply import models
+
+        spec = models.validate(schema_name(env["kind"], env["operation"]), env["spec"])
+        if name is None:
+            return _dispatch(ctx, env, spec, _edge(ctx, env["kind"]))
     from engine.util.lock import locked
 
-    with locked(ctx, name, shared=env["check"]):
-        return _dispatch(ctx, env, spec)
+    with locked(ctx, name, shared=env["check"]):  # type: ignore[arg-type]
+        if memo is None:
+            return _dispatch(ctx, env, spec, _edge(ctx, env["kind"]))
+        edge = _edge(ctx, env["kind"])
+        kept = memo.lookup(edge)
+        if kept is not None:
+            return kept
+        memo.forget()
+        from engine.apply import models
+
+        spec = models.validate(schema_name(env["kind"], env["operation"]), env["spec"])
+        rec = memo_mod.Recorder(edge)
+        result = _dispatch(ctx, env, spec, rec)
+        memo.keep(rec, result)
+        return result
 
 
-def _dispatch(ctx: Context, env: dict[str, Any], spec: Any) -> dict[str, Any]:
+def _edge(ctx: Context, kind: str) -> Any:
+    if kind in ("container", "image"):
+        from engine.apply.edge import ContainerEdge
+
+        return ContainerEdge(ctx)
+    if kind == "network":
+        from engine.apply.edge import NetworkEdge
+
+        return NetworkEdge(ctx)
+    if kind == "volume":
+        from engine.apply.edge import VolumeEdge
+
+        return VolumeEdge(ctx)
+    return None
+
+
+def _dispatch(ctx: Context, env: dict[str, Any], spec: Any, edge: Any) -> dict[str, Any]:
     kind, state, check = env["kind"], env["state"], env["check"]
     if kind == "container":
         from engine.apply.container import reconcile
-        from engine.apply.edge import ContainerEdge
 
-        return reconcile(ContainerEdge(ctx), spec, state, check)
+        return reconcile(edge, spec, state, check)
     if kind == "image":
         from engine.apply import image
-        from engine.apply.edge import ContainerEdge
 
-        return image.reconcile(ContainerEdge(ctx), env["operation"], spec, state, check)
+        return image.reconcile(edge, env["operation"], spec, state, check)
     if kind == "network":
         from engine.apply import network
-        from engine.apply.edge import NetworkEdge
 
-        return network.reconcile(NetworkEdge(ctx), spec, state, check)
+        return network.reconcile(edge, spec, state, check)
     if kind == "volume":
         from engine.apply import volume
-        from engine.apply.edge import VolumeEdge
 
-        return volume.reconcile(VolumeEdge(ctx), spec, state, check)
+        return volume.reconcile(edge, spec, state, check)
     if kind == "login":
         from engine.apply import login
 

@@ -32,6 +32,9 @@ def converge(host: Any, req: dict[str, Any], snapshot: Any = None) -> dict[str, 
     rc, again = host.apply(req)
     assert rc == 0, again
     assert plan(again) == {"changed": False, "actions": [], "diff": {"before": {}, "after": {}}}, again
+    # a steady-state rerun (answered from the no-op memo where the resource kind has one) agrees
+    rc, memo = host.apply(req)
+    assert rc == 0 and plan(memo) == plan(again), memo
     return real
 
 
