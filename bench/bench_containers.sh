@@ -16,7 +16,10 @@ command -v runc >/dev/null && command -v conmon >/dev/null || { echo "bench_cont
 
 W=$(mktemp -d "$(bash bench/workdir.sh)/berth-bench-ctr-XXXXXX")
 export PYTHONPATH=$REPO
-BERTH=("$PY" -m engine --root "$W/root" --runroot "$W/run" --config "$W/config.toml")
+# What an operator types: the `berth` console script pip installs (as the host role does),
+# else the package run as a module.
+if [ -x "$(dirname "$PY")/berth" ]; then BERTH_CMD=("$(dirname "$PY")/berth"); else BERTH_CMD=("$PY" -m engine); fi
+BERTH=("${BERTH_CMD[@]}" --root "$W/root" --runroot "$W/run" --config "$W/config.toml")
 B="${BERTH[*]}"
 cleanup() {
   set +e

@@ -24,7 +24,6 @@ Layout under `runroot` (runtime, default /run/berth, cleared at boot):
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -34,38 +33,70 @@ DEFAULT_RUNROOT = "/run/berth"
 DEFAULT_CONFIG = "/etc/berth/config.toml"
 
 
-@dataclass
 class Config:
-    """Settings from /etc/berth/config.toml. Unknown keys are an error, so typos show up."""
+    """Settings from /etc/berth/config.toml. Unknown keys are an error, so typos show up.
+    (A plain class, not a dataclass: every `berth` call builds one, and importing dataclasses
+    costs more than the rest of start-up's own code.)"""
 
-    runtime: str = "runc"
-    conmon: str = "conmon"
-    init_path: str = "tini"
-    seccomp_profile: str = "/usr/share/containers/seccomp.json"
-    default_subnet: str = ""  # "" = pick a free one from subnet_pool
-    subnet_pool: str = "172.17.0.0/12"
-    subnet_size: int = 16
-    insecure_registries: list[str] = field(default_factory=list)
-    registry_mirrors: list[str] = field(default_factory=list)
-    max_concurrent_downloads: int = 3
-    # Monitors and health loops in their own systemd scope: "auto" (when systemd is the init),
-    # "yes" or "no". Otherwise they stay in the caller's unit and die with it.
-    systemd_scopes: str = "auto"
+    DEFAULTS: dict[str, Any] = {
+        "runtime": "runc",
+        "conmon": "conmon",
+        "init_path": "tini",
+        "seccomp_profile": "/usr/share/containers/seccomp.json",
+        "default_subnet": "",  # "" = pick a free one from subnet_pool
+        "subnet_pool": "172.17.0.0/12",
+        "subnet_size": 16,
+        "insecure_registries": [],
+        "registry_mirrors": [],
+        "max_concurrent_downloads": 3,
+        # Monitors and health loops in their own systemd scope: "auto" (when systemd is the
+        # init), "yes" or "no". Otherwise they stay in the caller's unit and die with it.
+        "systemd_scopes": "auto",
+    }
+    runtime: str
+    conmon: str
+    init_path: str
+    seccomp_profile: str
+    default_subnet: str
+    subnet_pool: str
+    subnet_size: int
+    insecure_registries: list[str]
+    registry_mirrors: list[str]
+    max_concurrent_downloads: int
+    systemd_scopes: str
+
+    def __init__(self, **settings: Any) -> None:
+        unknown = sorted(set(settings) - set(self.DEFAULTS))
+        if unknown:
+            raise TypeError(f"Config: unknown setting {unknown[0]!r}")
+        for k, v in self.DEFAULTS.items():
+            value = settings.get(k, v)
+            setattr(self, k, list(value) if isinstance(value, list) else value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Config) and vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        return "Config(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Config:
         from engine.errors import InvalidArgument
 
         p = Path(path)
-        if not p.exists():
+        try:
+            text = p.read_text()
+        except FileNotFoundError:
             return cls()
+        if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
+            return cls()  # empty or only comments: no TOML parser needed
         import tomllib
 
         try:
-            data: dict[str, Any] = tomllib.loads(p.read_text())
+            data: dict[str, Any] = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise InvalidArgument(f"config file {p}: {e}", field="config") from None
-        known = set(cls.__dataclass_fields__)
+        known = set(cls.DEFAULTS)
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidArgument(
@@ -75,11 +106,18 @@ class Config:
         return cls(**data)
 
 
-@dataclass
 class Context:
-    root: Path
-    runroot: Path
-    config_path: Path
+    def __init__(self, root: Path, runroot: Path, config_path: Path) -> None:
+        self.root = root
+        self.runroot = runroot
+        self.config_path = config_path
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Context) and (self.root, self.runroot, self.config_path) == (
+            other.root, other.runroot, other.config_path)
+
+    def __repr__(self) -> str:
+        return f"Context(root={self.root!r}, runroot={self.runroot!r}, config_path={self.config_path!r})"
 
     @classmethod
     def from_env(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,13 +13,14 @@ if TYPE_CHECKING:
     from engine.context import Context
 
 
-@dataclass
 class Globals:
-    root: str | None = None
-    runroot: str | None = None
-    config: str | None = None
-    debug: bool = False
-    _ctx: Context | None = field(default=None, repr=False)
+    def __init__(self, root: str | None = None, runroot: str | None = None, config: str | None = None,
+                 debug: bool = False) -> None:
+        self.root = root
+        self.runroot = runroot
+        self.config = config
+        self.debug = debug
+        self._ctx: Context | None = None
 
     @property
     def ctx(self) -> Context:

@@ -57,8 +57,38 @@ def _kernel_at_least(v: str) -> bool:
     return _kernel_version() >= want
 
 
-def convert(profile: dict[str, Any], caps: set[str], machine: str | None = None) -> dict[str, Any]:
-    """The OCI seccomp section for a container holding `caps` (names with the CAP_ prefix)."""
+_x32_cache: list[bool] = []
+
+
+def x32_enabled() -> bool:
+    """Whether this kernel runs x32 system calls. Debian's kernels build the ABI in but leave it
+    off (syscall.x32=n), and many kernels lack it. A filter for an ABI the kernel refuses anyway
+    protects nothing and costs runc a third of the profile's compile time on every start, so
+    Berth leaves SCMP_ARCH_X32 out then. Probed with an x32 getpid, and only when Berth itself
+    runs without a seccomp filter (a filter without x32 could kill it for the probe); when in
+    doubt, True (the profile as written)."""
+    if not _x32_cache:
+        enabled = True
+        try:
+            with open("/proc/self/status") as f:
+                filtered = any(line.startswith("Seccomp:") and line.split()[1] != "0" for line in f)
+            if not filtered and os.uname().machine == "x86_64":
+                import ctypes
+                import errno
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                r = libc.syscall(0x40000000 | 39)  # __X32_SYSCALL_BIT | __NR_getpid
+                enabled = not (r == -1 and ctypes.get_errno() == errno.ENOSYS)
+        except (OSError, AttributeError, IndexError):
+            enabled = True
+        _x32_cache.append(enabled)
+    return _x32_cache[0]
+
+
+def convert(profile: dict[str, Any], caps: set[str], machine: str | None = None,
+            x32: bool | None = None) -> dict[str, Any]:
+    """The OCI seccomp section for a container holding `caps` (names with the CAP_ prefix).
+    `x32`: whether the kernel runs x32 system calls (None: probe this host)."""
     machine = machine or os.uname().machine  # what platform.machine() reads, without importing it
     goarch, scmp_arch = _ARCHES.get(machine, (machine, ""))
     arch_names = _ALIASES.get(goarch, {goarch})
@@ -69,6 +99,8 @@ def convert(profile: dict[str, Any], caps: set[str], machine: str | None = None)
             arches = [entry["architecture"], *entry.get("subArchitectures", [])]
     if not arches:
         arches = list(profile.get("architectures") or ([scmp_arch] if scmp_arch else []))
+    if "SCMP_ARCH_X32" in arches and not (x32_enabled() if x32 is None else x32):
+        arches.remove("SCMP_ARCH_X32")
 
     out: dict[str, Any] = {"defaultAction": profile.get("defaultAction", "SCMP_ACT_ERRNO"),
                            "architectures": arches, "syscalls": []}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -222,14 +221,19 @@ def security_opts(hc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@dataclass
 class HostFacts:
-    cgroup_v2: bool = False
-    seccomp_profile: str = "/usr/share/containers/seccomp.json"
-    init_path: str | None = None  # host path of the init binary, when Init is asked
-    hard_rlimits: dict[str, int] = field(default_factory=dict)  # name -> host hard limit (-1 = inf)
-    swap_limit: bool | None = None  # the kernel accounts swap (memory.memsw.*); None: look
-    blkio_weight: bool | None = None  # block I/O weights are available (BFQ / io.weight); None: look
+    """What the spec depends on besides the record. (Plain classes here and below: `berth run`
+    should not pay for importing dataclasses.)"""
+
+    def __init__(self, cgroup_v2: bool = False, seccomp_profile: str = "/usr/share/containers/seccomp.json",
+                 init_path: str | None = None, hard_rlimits: dict[str, int] | None = None,
+                 swap_limit: bool | None = None, blkio_weight: bool | None = None) -> None:
+        self.cgroup_v2 = cgroup_v2
+        self.seccomp_profile = seccomp_profile
+        self.init_path = init_path  # host path of the init binary, when Init is asked
+        self.hard_rlimits = hard_rlimits if hard_rlimits is not None else {}  # name -> hard limit (-1 = inf)
+        self.swap_limit = swap_limit  # the kernel accounts swap (memory.memsw.*); None: look
+        self.blkio_weight = blkio_weight  # block I/O weights are available (BFQ / io.weight); None: look
 
 
 def _cg(path: str) -> bool:
@@ -269,17 +273,20 @@ def drop_unsupported(res: dict[str, Any], facts: HostFacts, warnings: list[str])
     return res
 
 
-@dataclass
 class SpecInputs:
-    record: dict[str, Any]
-    rootfs: str
-    user: ExecUser
-    netns: str | None  # None: host network; "": a new netns; else a path
-    hostname_file: str | None = None
-    hosts_file: str | None = None
-    resolv_file: str | None = None
-    volume_paths: dict[str, str] = field(default_factory=dict)  # destination -> host path
-    cgroups_path: str = ""
+    def __init__(self, record: dict[str, Any], rootfs: str, user: ExecUser, netns: str | None,
+                 hostname_file: str | None = None, hosts_file: str | None = None,
+                 resolv_file: str | None = None, volume_paths: dict[str, str] | None = None,
+                 cgroups_path: str = "") -> None:
+        self.record = record
+        self.rootfs = rootfs
+        self.user = user
+        self.netns = netns  # None: host network; "": a new netns; else a path
+        self.hostname_file = hostname_file
+        self.hosts_file = hosts_file
+        self.resolv_file = resolv_file
+        self.volume_paths = volume_paths if volume_paths is not None else {}  # destination -> host path
+        self.cgroups_path = cgroups_path
 
 
 def host_hard_limit(name: str) -> int:

@@ -3,19 +3,24 @@ container's own /etc/passwd and /etc/group, with supplementary groups from /etc/
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.containers.paths import secure_join
 from engine.errors import InvalidArgument
 
 
-@dataclass
 class ExecUser:
-    uid: int
-    gid: int
-    additional_gids: list[int] = field(default_factory=list)
-    home: str = "/"
+    def __init__(self, uid: int, gid: int, additional_gids: list[int] | None = None, home: str = "/") -> None:
+        self.uid = uid
+        self.gid = gid
+        self.additional_gids = additional_gids if additional_gids is not None else []
+        self.home = home
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ExecUser) and vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        return f"ExecUser(uid={self.uid}, gid={self.gid}, additional_gids={self.additional_gids}, home={self.home!r})"
 
 
 def _read_db(root: Path, path: str) -> list[list[str]]:

@@ -13,7 +13,7 @@ grammar):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.errors import InvalidArgument
 
@@ -42,8 +42,7 @@ _ID_RE = re.compile(r"^[a-f0-9]{64}$")
 _DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(NamedTuple):  # immutable; a NamedTuple rather than a dataclass, for start-up time
     domain: str
     path: str
     tag: str | None = None

@@ -206,8 +206,12 @@ def _names(sec):
 
 
 def test_seccomp_conditions_amd64():
-    sec = seccomp.convert(PROFILE, {"CAP_CHOWN"}, machine="x86_64")
+    sec = seccomp.convert(PROFILE, {"CAP_CHOWN"}, machine="x86_64", x32=True)
     assert sec["architectures"] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+    # a kernel without the x32 ABI gets no filter for it (32-bit x86 keeps its own)
+    off = seccomp.convert(PROFILE, {"CAP_CHOWN"}, machine="x86_64", x32=False)
+    assert off["architectures"] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]
+    assert off["syscalls"] == sec["syscalls"]
     assert sec["defaultErrnoRet"] == 38
     names = _names(sec)
     assert ("arch_prctl", "SCMP_ACT_ALLOW") in names and ("cacheflush", "SCMP_ACT_ALLOW") not in names
@@ -215,6 +219,21 @@ def test_seccomp_conditions_amd64():
     assert ("future", "SCMP_ACT_ALLOW") not in names
     pers = next(r for r in sec["syscalls"] if r["names"] == ["personality"])
     assert pers["args"] == [{"index": 0, "value": 8, "valueTwo": 0, "op": "SCMP_CMP_EQ"}]
+
+
+def test_x32_probe_matches_the_kernel():
+    """The probe agrees with an x32 system call made in a child process (which may die of it)."""
+    import os
+    import subprocess
+    import sys
+
+    if os.uname().machine != "x86_64":
+        pytest.skip("x32 is an x86_64 ABI")
+    code = ("import ctypes, errno; libc = ctypes.CDLL(None, use_errno=True); "
+            "r = libc.syscall(0x40000000 | 39); print(int(not (r == -1 and ctypes.get_errno() == errno.ENOSYS)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    expected = out.stdout.strip() == "1" if out.returncode == 0 else True
+    assert seccomp.x32_enabled() is expected
 
 
 def test_seccomp_conditions_caps_and_arm64():
