@@ -53,13 +53,20 @@ ctx = Context(root=w / "root", runroot=w / "run", config_path=w / "config.toml")
 api.import_tarball(ctx, tar, "bench/busybox:latest", ['CMD ["sh"]'], source_name=str(tar))
 PYEOF
 
-declare -A RPS LAT P99
-measure() {  # name url
+declare -A RPS LAT P99 ROUNDS_OF
+ROUNDS=${BENCH_ROUNDS:-3}
+# One wrk run; the figures of every round are kept and the median round is reported, so a
+# passing burst of load on this shared machine moves one round, not the result.
+wrk_round() {  # name url
   local out
   out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$2")
-  RPS[$1]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  LAT[$1]=$(awk '$1 == "Latency" {print $2; exit}' <<<"$out")
-  P99[$1]=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  ROUNDS_OF[$1]+="$(awk '/^Requests\/sec:/ {r=$2} $1 == "Latency" && !l {l=$2} $1 == "99%" {p=$2} END {print r, l, p}' <<<"$out");"
+  printf '    %-22s %12s req/s\n' "$1" "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+}
+report() {  # name: print the median round
+  local med
+  med=$(tr ';' '\n' <<<"${ROUNDS_OF[$1]}" | sed '/^$/d' | sort -n -k1,1 | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')
+  read -r RPS[$1] LAT[$1] P99[$1] <<<"$med"
   printf '  %-22s %12s req/s   avg %8s   p99 %8s\n' "$1" "${RPS[$1]}" "${LAT[$1]}" "${P99[$1]}"
 }
 
@@ -72,21 +79,13 @@ P2=$(free_port)
 "${B[@]}" run -d --name bench-web -p "$P2:80" -v "$W/www:/www:ro" bench/busybox httpd -f -p 80 -h /www >/dev/null
 wait_port "$P2"
 
-echo "== wrk -t2 -c$CONNS -d${SECS}s, loopback, 612-byte page"
-measure direct "http://127.0.0.1:$P1/index.html"
-measure berth "http://127.0.0.1:$P2/index.html"
 # The container's processes form one CPU scheduling group (its cgroup); on a busy host that
 # group gets less CPU than loose host processes. The same server in a cgroup of its own
 # separates that scheduling effect from the network path (veth, bridge, DNAT).
 CG=""
 if [ -d /sys/fs/cgroup/cpu ]; then CG=/sys/fs/cgroup/cpu/berth-bench-$$
 elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then CG=/sys/fs/cgroup/berth-bench-$$; fi
-if [ -n "$CG" ] && mkdir "$CG" 2>/dev/null; then
-  echo "$HOST_PID" > "$CG/cgroup.procs"
-  measure direct-own-cgroup "http://127.0.0.1:$P1/index.html"
-  echo "$HOST_PID" > "$(dirname "$CG")/cgroup.procs"
-  rmdir "$CG"
-fi
+[ -n "$CG" ] && ! mkdir "$CG" 2>/dev/null && CG=""
 # The network path alone: a container publishing a port while the same host httpd serves in
 # the container's network namespace (veth + bridge + DNAT, no container cgroup or seccomp).
 P4=$(free_port)
@@ -95,21 +94,49 @@ NS=$("${B[@]}" inspect bench-ns | "$PY" -c 'import json,sys; print(json.load(sys
 nsenter --net="$NS" busybox httpd -f -p 80 -h "$W/www" &
 NS_PID=$!
 wait_port "$P4"
-measure berth-netpath-only "http://127.0.0.1:$P4/index.html"
-kill "$NS_PID" 2>/dev/null || true
-"${B[@]}" rm -f bench-ns >/dev/null
 
+HAVE_DOCKER=0
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   P3=$(free_port)
   docker image inspect berth-bench/busybox >/dev/null 2>&1 || docker import -c 'CMD ["sh"]' "$W/rootfs.tar" berth-bench/busybox >/dev/null
   DOCKER_CID=$(docker run -d -p "127.0.0.1:$P3:80" -v "$W/www:/www:ro" berth-bench/busybox httpd -f -p 80 -h /www)
   wait_port "$P3"
-  measure docker "http://127.0.0.1:$P3/index.html"
+  HAVE_DOCKER=1
   # (the bench's dockerd runs with --iptables=false; on loopback docker-proxy carries the
   # traffic either way, as docker's OUTPUT DNAT rule excludes 127.0.0.0/8)
-else
-  echo "  docker                 (no usable docker daemon here: skipped)"
 fi
+
+echo "== wrk -t2 -c$CONNS -d${SECS}s, loopback, 612-byte page; $ROUNDS interleaved rounds, median round reported"
+one_round() {  # the targets of one round, in the order given
+  for t in "$@"; do
+    case $t in
+      direct) wrk_round direct "http://127.0.0.1:$P1/index.html" ;;
+      berth) wrk_round berth "http://127.0.0.1:$P2/index.html" ;;
+      direct-own-cgroup)
+        echo "$HOST_PID" > "$CG/cgroup.procs"
+        wrk_round direct-own-cgroup "http://127.0.0.1:$P1/index.html"
+        echo "$HOST_PID" > "$(dirname "$CG")/cgroup.procs" ;;
+      berth-netpath-only) wrk_round berth-netpath-only "http://127.0.0.1:$P4/index.html" ;;
+      docker) wrk_round docker "http://127.0.0.1:$P3/index.html" ;;
+    esac
+  done
+}
+TARGETS=(direct berth)
+[ -n "$CG" ] && TARGETS+=(direct-own-cgroup)
+TARGETS+=(berth-netpath-only)
+[ "$HAVE_DOCKER" = 1 ] && TARGETS+=(docker)
+for r in $(seq "$ROUNDS"); do
+  echo "  round $r"
+  if [ $((r % 2)) = 1 ]; then one_round "${TARGETS[@]}"; else
+    rev=(); for ((i=${#TARGETS[@]}-1; i>=0; i--)); do rev+=("${TARGETS[i]}"); done; one_round "${rev[@]}"
+  fi
+done
+[ -n "$CG" ] && rmdir "$CG"
+kill "$NS_PID" 2>/dev/null || true
+"${B[@]}" rm -f bench-ns >/dev/null
+echo "== medians"
+for t in "${TARGETS[@]}"; do report "$t"; done
+[ "$HAVE_DOCKER" = 1 ] || echo "  docker                 (no usable docker daemon here: skipped)"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo "== ratios (requests/s)"

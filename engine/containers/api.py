@@ -257,7 +257,7 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
         created = True
         b.update(run=run, conmon_pid=conmon_pid, warnings=warnings)
         attached = attach(cid) if attach is not None else None
-        _runc_start(ctx, rec)
+        _runc_start(ctx, rec, pid)
         now = store.now()
         rec["State"].update(Status="running", Running=True, Paused=False, Restarting=False, OOMKilled=False,
                             Dead=False, Pid=pid, ExitCode=0, Error="", StartedAt=now,
@@ -295,10 +295,10 @@ def _log_size_max(hc: dict[str, Any]) -> int:
     return size(v, "LogConfig")
 
 
-def _runc_start(ctx: Context, rec: dict[str, Any]) -> None:
-    p = runtime.runc(ctx, "start", rec["Id"], check=False)
-    if p.returncode != 0:
-        raise _start_error(runtime._runc_error(p.stderr), rec)
+def _runc_start(ctx: Context, rec: dict[str, Any], pid: int) -> None:
+    err = runtime.start_created(ctx, rec["Id"], pid)
+    if err is not None:
+        raise _start_error(err, rec)
 
 
 def _start_error(msg: str, rec: dict[str, Any]) -> RuntimeFailure:

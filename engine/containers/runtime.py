@@ -220,6 +220,58 @@ def start_conmon(ctx: Context, cid: str, name: str, bundle: Path, log_path: Path
     return pid, conmon_pid
 
 
+def start_created(ctx: Context, cid: str, pid: int) -> str | None:
+    """Let a created container's process go on to exec its command; None, or the error.
+
+    With runc this is done here rather than by `runc start`, saving a Go program's start (about
+    9 ms of every container start): `runc create` leaves the container's init blocked writing to
+    `<runc root>/<id>/exec.fifo`, and `runc start` only opens that fifo, reads the byte and removes
+    the fifo (runc then reports the container as running). When the runtime is not runc, or the
+    fifo is not there, `runc start` runs as before. Berth's specs carry no hooks, so there are no
+    poststart hooks for `runc start` to run."""
+    fifo = ctx.runc_root / cid / "exec.fifo"
+    if os.path.basename(which(ctx.config.runtime, "runtime")) != "runc" or not fifo.exists():
+        return _start_cli(ctx, cid)
+    import select
+
+    try:
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return _start_cli(ctx, cid)
+    data = b""
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        deadline = time.monotonic() + 60
+        while True:
+            if poller.poll(100):
+                try:
+                    chunk = os.read(fd, 64)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    break  # the writer is done
+                data += chunk
+            elif not pid_alive(pid):
+                break
+            elif time.monotonic() > deadline:
+                return "timed out waiting for the container process to take the start signal"
+    finally:
+        os.close(fd)
+    if not data:
+        return "the container process died before it could be started"
+    try:
+        fifo.unlink()
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def _start_cli(ctx: Context, cid: str) -> str | None:
+    p = runc(ctx, "start", cid, check=False)
+    return None if p.returncode == 0 else _runc_error(p.stderr)
+
+
 def _clean_create_error(message: str) -> str:
     m = _runc_error(message.strip()) if 'msg="' in message else message.strip()
     for prefix in ("runc create failed: ", "unable to start container process: "):

@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -219,10 +218,14 @@ class ImageStore:
         return p
 
     def tmp_file(self, prefix: str = "blob-") -> tuple[BinaryIO, Path]:
+        import tempfile
+
         fd, name = tempfile.mkstemp(dir=self.tmp, prefix=f"{prefix}{os.getpid()}-")
         return os.fdopen(fd, "w+b"), Path(name)
 
     def tmp_dir(self, prefix: str) -> Path:
+        import tempfile
+
         return Path(tempfile.mkdtemp(dir=self.tmp, prefix=f"{prefix}{os.getpid()}-"))
 
     # ------------------------------------------------------------------ layers
