@@ -161,8 +161,6 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     to_disconnect = [] if keep_others else sorted(set(members) - set(wanted or []))
     if recreate and keep_others:  # a recreated network gets its containers back
         to_connect += [c for c in members if c not in to_connect]
-    if recreate:
-        _check_reconnectable(edge, (name, live["Id"]), [c for c in to_connect if c in members])
     for c in to_connect:
         if c not in members or recreate:
             actions.append(f"connected {c}")
@@ -184,22 +182,6 @@ def reconcile(edge: Any, spec: Any, state: str, check: bool) -> dict[str, Any]:
     for c in to_connect:
         edge.connect(c, name)
     return _res(actions, diff, edge.network(name))
-
-
-def _check_reconnectable(edge: Any, net: tuple[str, str], containers: list[str]) -> None:
-    """A recreated network gets its containers back by disconnect and connect. The engine cannot
-    give a container back the network it was created on (its primary network: disconnecting the
-    last one leaves it in network mode none), so refuse before anything is touched rather than
-    leave it cut off."""
-    stuck = []
-    for c in containers:
-        rec = edge.container(c) or {}
-        if ((rec.get("HostConfig") or {}).get("NetworkMode") or "") in net:
-            stuck.append(c)
-    if stuck:
-        raise Conflict(f"spec.force: network {net[0]!r} must be recreated, but it is the primary network of "
-                       f"container(s) {', '.join(sorted(stuck))}, which Berth cannot reconnect to it; remove "
-                       "those containers first (or recreate them after the network)", field="spec.force")
 
 
 def _res(actions: list[str], diff: DifferenceTracker, resource: Any) -> dict[str, Any]:

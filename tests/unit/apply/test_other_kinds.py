@@ -293,23 +293,18 @@ def test_rebuild_always_reports_what_check_mode_predicts(tmp_path):
     assert predicted["actions"] == real["actions"] == ["built docker.io/local/app:1"]
 
 
-def test_network_recreate_refused_when_a_member_cannot_come_back():
-    """A container whose primary network must be recreated cannot be reconnected by the engine:
-    refused before anything is touched (check mode says the same), instead of leaving it cut off."""
+def test_network_recreated_with_force_gets_its_members_back():
+    """A forced recreate disconnects the members, recreates the network and connects them again,
+    also a container whose primary network it is (the engine reconnects those); check mode
+    predicts the same actions and touches nothing."""
     edge = FakeNetEdge()
     spec = {"name": "n", "ipam_config": [{"subnet": "10.5.0.0/24"}], "connected": ["web", "db"]}
     twice(network.reconcile, edge, "network", spec)
-    primary = {"web": "n"}
-    edge.container = lambda ref: ({"Id": edge.members[ref], "HostConfig": {"NetworkMode": primary.get(ref, "other")}}
+    edge.container = lambda ref: ({"Id": edge.members[ref], "HostConfig": {"NetworkMode": "n" if ref == "web" else "other"}}
                                   if ref in edge.members else None)
-    before, calls = copy.deepcopy(edge.nets), len(edge.calls)
     changed = {**spec, "internal": True, "force": True}
-    for check in (True, False):
-        with pytest.raises(Conflict, match="primary network of container.s. web") as e:
-            network.reconcile(edge, models.validate("network", changed), "present", check)
-        assert e.value.field == "spec.force"
+    before, calls = copy.deepcopy(edge.nets), len(edge.calls)
+    predicted = network.reconcile(edge, models.validate("network", changed), "present", True)
     assert edge.nets == before and len(edge.calls) == calls
-    # a network that is only a secondary one of its members is recreated and they come back
-    primary.clear()
     r = twice(network.reconcile, edge, "network", changed)
-    assert r["actions"] == ["recreated", "connected web", "connected db"]
+    assert r["actions"] == predicted["actions"] == ["recreated", "connected web", "connected db"]
