@@ -113,6 +113,7 @@ class Memo:
         return result if isinstance(result, dict) else None
 
     def keep(self, rec: Recorder, result: dict[str, Any]) -> None:
+        """Keep the result of a full reconcile that only read; otherwise drop the memo."""
         if not rec.pure or result.get("changed") or not rec.reads:
             self.forget()
             return

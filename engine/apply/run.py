@@ -82,37 +82,32 @@ def _lock_name(kind: str, spec: dict[str, Any]) -> str | None:
     return f"apply-{kind}-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in value)[:100]
 
 
+def _validate(env: dict[str, Any]) -> Any:
+    from engine.apply import models
+
+    return models.validate(schema_name(env["kind"], env["operation"]), env["spec"])
+
+
 def handle(ctx: Context, req: Any) -> dict[str, Any]:
     env = check_envelope(req)
     name = _lock_name(env["kind"], env["spec"])
-    memo = None
-    if name is not None:
-        from engine.apply import memo as memo_mod
-
-        if memo_mod.eligible(env):
-            memo = memo_mod.Memo(ctx, name, req)
-    if memo is None:
-        from engine.apply import models
-
-        spec = models.validate(schema_name(env["kind"], env["operation"]), env["spec"])
-        if name is None:
-            return _dispatch(ctx, env, spec, _edge(ctx, env["kind"]))
+    if name is None:
+        return _dispatch(ctx, env, _validate(env), _edge(ctx, env["kind"]))
+    from engine.apply import memo
     from engine.util.lock import locked
 
-    with locked(ctx, name, shared=env["check"]):  # type: ignore[arg-type]
-        if memo is None:
-            return _dispatch(ctx, env, spec, _edge(ctx, env["kind"]))
+    # a request that may have a memo is validated only when the memo cannot answer it
+    noop = memo.Memo(ctx, name, req) if memo.eligible(env) else None
+    spec = _validate(env) if noop is None else None
+    with locked(ctx, name, shared=env["check"]):
         edge = _edge(ctx, env["kind"])
-        kept = memo.lookup(edge)
-        if kept is not None:
-            return kept
-        memo.forget()
-        from engine.apply import models
-
-        spec = models.validate(schema_name(env["kind"], env["operation"]), env["spec"])
-        rec = memo_mod.Recorder(edge)
-        result = _dispatch(ctx, env, spec, rec)
-        memo.keep(rec, result)
+        if noop is None:
+            return _dispatch(ctx, env, spec, edge)
+        result = noop.lookup(edge)
+        if result is None:
+            rec = memo.Recorder(edge)
+            result = _dispatch(ctx, env, _validate(env), rec)
+            noop.keep(rec, result)
         return result
 
 

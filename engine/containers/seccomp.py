@@ -9,6 +9,7 @@ kept, as Docker does.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import Any
@@ -57,9 +58,7 @@ def _kernel_at_least(v: str) -> bool:
     return _kernel_version() >= want
 
 
-_x32_cache: list[bool] = []
-
-
+@functools.cache
 def x32_enabled() -> bool:
     """Whether this kernel runs x32 system calls. Debian's kernels build the ABI in but leave it
     off (syscall.x32=n), and many kernels lack it. A filter for an ABI the kernel refuses anyway
@@ -67,22 +66,19 @@ def x32_enabled() -> bool:
     Berth leaves SCMP_ARCH_X32 out then. Probed with an x32 getpid, and only when Berth itself
     runs without a seccomp filter (a filter without x32 could kill it for the probe); when in
     doubt, True (the profile as written)."""
-    if not _x32_cache:
-        enabled = True
-        try:
-            with open("/proc/self/status") as f:
-                filtered = any(line.startswith("Seccomp:") and line.split()[1] != "0" for line in f)
-            if not filtered and os.uname().machine == "x86_64":
-                import ctypes
-                import errno
+    try:
+        with open("/proc/self/status") as f:
+            filtered = any(line.startswith("Seccomp:") and line.split()[1] != "0" for line in f)
+        if filtered or os.uname().machine != "x86_64":
+            return True
+        import ctypes
+        import errno
 
-                libc = ctypes.CDLL(None, use_errno=True)
-                r = libc.syscall(0x40000000 | 39)  # __X32_SYSCALL_BIT | __NR_getpid
-                enabled = not (r == -1 and ctypes.get_errno() == errno.ENOSYS)
-        except (OSError, AttributeError, IndexError):
-            enabled = True
-        _x32_cache.append(enabled)
-    return _x32_cache[0]
+        libc = ctypes.CDLL(None, use_errno=True)
+        r = libc.syscall(0x40000000 | 39)  # __X32_SYSCALL_BIT | __NR_getpid
+        return not (r == -1 and ctypes.get_errno() == errno.ENOSYS)
+    except (OSError, AttributeError, IndexError):
+        return True
 
 
 def convert(profile: dict[str, Any], caps: set[str], machine: str | None = None,
