@@ -6,14 +6,21 @@
 # Prints requests/s, average and p99 latency, and Berth's ratio to the direct figure.
 # Also times `berth run --rm` with --network none vs the default bridge (network setup cost).
 #
-# Env: BENCH_SECONDS (wrk duration per target, default 5, at most 10), BENCH_CONNS (default 16).
+# Env: BENCH_SECONDS (wrk duration per target, default 5, at most 10), BENCH_CONNS (default 8).
+#
+# Why 8 connections: busybox httpd listens with a backlog of 9. With more connections than that
+# its accept queue overflows whenever the forking parent falls behind, the kernel drops the
+# handshake, and that connection waits out a 1 s SYN retransmit. At -c16 a 4 s run saw about 25
+# such drops for either target, which cost a quarter of the connection time at random and
+# made the figure measure timer luck rather than the network path. The bench counts the
+# overflows (TcpExtListenOverflows, host and container) during the paired runs and prints them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 PY=${PY:-$REPO/.venv/bin/python}
 SECS=${BENCH_SECONDS:-5}
 [ "$SECS" -gt 10 ] && SECS=10
-CONNS=${BENCH_CONNS:-16}
+CONNS=${BENCH_CONNS:-8}
 for t in wrk busybox runc conmon nft; do
   command -v "$t" >/dev/null || { echo "bench_network: $t not found, skipping"; exit 0; }
 done
@@ -78,6 +85,11 @@ wait_port "$P1"
 P2=$(free_port)
 "${B[@]}" run -d --name bench-web -p "$P2:80" -v "$W/www:/www:ro" bench/busybox httpd -f -p 80 -h /www >/dev/null
 wait_port "$P2"
+WEB_NS=$("${B[@]}" inspect bench-web | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["NetworkSettings"]["SandboxKey"])')
+# Listen-queue overflows so far in the host's and in bench-web's network namespace.
+overflows() {
+  awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "ListenOverflows") c = i; h = 1 } else print $c }' /proc/net/netstat
+}
 
 # The container's processes form one CPU scheduling group (its cgroup); on a busy host that
 # group gets less CPU than loose host processes. The same server in a cgroup of its own
@@ -114,6 +126,7 @@ PSECS=${BENCH_PAIR_SECONDS:-3}
 rps_of() { wrk -t2 -c"$CONNS" -d"${PSECS}s" "$1" | awk '/^Requests\/sec:/ {print $2}'; }
 echo "== paired: direct and berth back to back, $PAIRS pairs of wrk -t2 -c$CONNS -d${PSECS}s"
 PAIR_RATIOS=""
+OV_HOST=$(overflows); OV_WEB=$(nsenter --net="$WEB_NS" bash -c "$(declare -f overflows); overflows")
 for i in $(seq "$PAIRS"); do
   if [ $((i % 2)) = 1 ]; then
     d=$(rps_of "http://127.0.0.1:$P1/index.html"); b=$(rps_of "http://127.0.0.1:$P2/index.html")
@@ -125,6 +138,7 @@ for i in $(seq "$PAIRS"); do
   printf '    pair %d: direct %10s  berth %10s  ratio %s\n' "$i" "$d" "$b" "$r"
 done
 PAIRED=$(tr ' ' '\n' <<<"$PAIR_RATIOS" | sed '/^$/d' | sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.3f", (a[NR/2] + a[NR/2+1]) / 2}')
+echo "  listen-queue overflows during the pairs: direct $(( $(overflows) - OV_HOST )), berth $(( $(nsenter --net="$WEB_NS" bash -c "$(declare -f overflows); overflows") - OV_WEB ))"
 echo "  paired median ratio berth / direct = $PAIRED (pairs from $(tr ' ' '\n' <<<"$PAIR_RATIOS" | sed '/^$/d' | sort -n | head -1) to $(tr ' ' '\n' <<<"$PAIR_RATIOS" | sed '/^$/d' | sort -n | tail -1))"
 
 echo "== wrk -t2 -c$CONNS -d${SECS}s, loopback, 612-byte page; $ROUNDS interleaved rounds, median round reported"
