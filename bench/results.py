@@ -93,9 +93,12 @@ def network(t: str) -> list[str]:
     pm = re.search(r"paired median ratio berth / direct = ([\d.]+) \(pairs from ([\d.]+) to ([\d.]+)\)", t)
     paired = float(pm.group(1)) if pm else None
     br = re.search(r"bridge / none = ([\d.]+)", t)
+    ov = re.search(r"listen-queue overflows during the pairs: (.*)", t)
     shown = "–" if pm is None else f"{paired:.2f} (single pairs from {pm.group(2)} to {pm.group(3)})"
     rows += ["", f"Berth / direct, median of back-to-back pairs (the result): {shown}.",
              f"Target Berth within 10% of direct: {_met(None if paired is None else paired >= 0.9)}."]
+    if ov:
+        rows.append(f"Listen-queue overflows (1 s SYN retransmits) during the pairs: {ov.group(1)}.")
     if br:
         rows.append(f"`run --rm` on the default bridge vs `--network none`: {br.group(1)}× (network set-up cost).")
     return rows
