@@ -54,9 +54,57 @@ def parser(verb: str, description: str | None = None, usage: str | None = None) 
     return argparse.ArgumentParser(prog=f"berth {verb}", description=description, usage=usage)
 
 
-def add_format(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", dest="format", default=None,
-                   help="output format: 'json', or a table (default)")
+def add_format(p: argparse.ArgumentParser, inspect: bool = False) -> None:
+    """--format as docker has it: an inspect verb takes it also as -f (where ls verbs filter)."""
+    flags = ("-f", "--format") if inspect else ("--format",)
+    p.add_argument(*flags, dest="format", default=None,
+                   help="'json', a Go template such as '{{.Name}}', or (ls) 'table TEMPLATE'")
+
+
+def go_json(obj: Any) -> str:
+    """json.Marshal's output: compact, sorted keys, <, > and & escaped."""
+    s = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def emit_inspect(docs: list[Any], fmt: str | None) -> None:
+    """An inspect verb's output: a JSON array (the default), or a Go template per object."""
+    if fmt in (None, "", "json"):
+        emit_json(docs)
+        return
+    from engine.cli.gotemplate import render
+
+    for d in docs:
+        sys.stdout.write(render(fmt, d) + "\n")
+
+
+def emit_rows(fmt: str | None, rows: list[dict[str, str]], columns: list[tuple[str, str]], default: int) -> None:
+    """An ls verb's output, as docker's --format gives it: the default table of the first
+    `default` of `columns` ((field, HEADER) pairs); `json`, one JSON object per row;
+    `table TEMPLATE`, a header line and a row per object, tab-separated cells aligned; any
+    other Go template, a line per row."""
+    if fmt in (None, "", "table"):
+        shown = columns[:default]
+        emit_table([h for _, h in shown], [[r[f] for f, _ in shown] for r in rows])
+        return
+    if fmt in ("json", "{{json .}}"):
+        for r in rows:
+            sys.stdout.write(go_json(r) + "\n")
+        return
+    from engine.cli.gotemplate import header, render
+
+    table = fmt.startswith("table")
+    tmpl = fmt[5:].lstrip() if table else fmt
+    lines = [render(tmpl, r) for r in rows]
+    if table:
+        head = header(tmpl, dict(columns))
+        cells = [line.split("\t") for line in lines]
+        if "\t" in head and all(len(c) == head.count("\t") + 1 for c in cells):
+            emit_table(head.split("\t"), cells)
+            return
+        lines.insert(0, head)
+    for line in lines:
+        sys.stdout.write(line + "\n")
 
 
 def emit_json(obj: Any) -> None:

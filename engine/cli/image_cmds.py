@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.cli.common import Globals, add_format, emit_json, emit_table, parser
+from engine.cli.common import Globals, add_format, emit_inspect, emit_json, emit_rows, emit_table, parser
 from engine.errors import InvalidArgument, NotFound
 
 IMAGE_SUBCOMMANDS = {"ls": "images", "list": "images", "inspect": "_inspect", "rm": "rmi", "remove": "rmi",
@@ -226,18 +226,20 @@ def cmd_images(argv: list[str], g: Globals) -> int:
             if _matches_filters(img, filters, t, has_children):
                 rows.append((img, t))
     rows.sort(key=lambda r: _parse_time(r[0].created), reverse=True)
-    if _want_json(a.format):
-        for img, t in rows:
-            repo, tag = _repo_tag(t)
-            print(_go_json(_image_row(img, repo, tag, _row_digest(img, t, repo) if a.digests else "<none>",
-                                      not a.no_trunc)))
-        return 0
-    if a.quiet:
+    if a.quiet:  # as docker: -q wins over --format
         seen_q: set[str] = set()
         for img, _t in rows:
             if img.id not in seen_q:
                 seen_q.add(img.id)
                 print(img.id if a.no_trunc else img.short_id)
+        return 0
+    if a.format not in (None, "", "table"):
+        out = []
+        for img, t in rows:
+            repo, tag = _repo_tag(t)
+            digest = _row_digest(img, t, repo) if a.digests or "Digest" in a.format else "<none>"
+            out.append(_image_row(img, repo, tag, digest, not a.no_trunc))
+        emit_rows(a.format, out, IMAGE_COLUMNS, 5)
         return 0
     headers = ["REPOSITORY", "TAG"] + (["DIGEST"] if a.digests else []) + ["IMAGE ID", "CREATED", "SIZE"]
     table = []
@@ -266,6 +268,12 @@ def _row_digest(img: Any, t: str | None, repo: str) -> str:
     return digs[0] if digs else "<none>"
 
 
+# `images --format 'table ...'` column names, as docker prints them
+IMAGE_COLUMNS = [("Repository", "REPOSITORY"), ("Tag", "TAG"), ("ID", "IMAGE ID"), ("CreatedSince", "CREATED"),
+                 ("Size", "SIZE"), ("Digest", "DIGEST"), ("CreatedAt", "CREATED AT"), ("Containers", "CONTAINERS"),
+                 ("SharedSize", "SHARED SIZE"), ("UniqueSize", "UNIQUE SIZE"), ("VirtualSize", "VIRTUAL SIZE")]
+
+
 def _image_row(img: Any, repo: str, tag: str, digest: str, trunc: bool) -> dict[str, str]:
     """One row of `docker images --format json` (the CLI's image formatter: all strings)."""
     t = _parse_time(img.created)
@@ -276,21 +284,11 @@ def _image_row(img: Any, repo: str, tag: str, digest: str, trunc: bool) -> dict[
             "Tag": tag, "UniqueSize": "N/A", "VirtualSize": size}
 
 
-def _go_json(obj: Any) -> str:
-    """json.Marshal's output: compact, sorted keys, <, > and & escaped."""
-    import json
-
-    s = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
 def cmd_inspect(argv: list[str], g: Globals) -> int:
     p = parser("image inspect", "Display detailed information on one or more images")
-    add_format(p)
+    add_format(p, inspect=True)
     p.add_argument("images", nargs="+")
     a = p.parse_args(argv)
-    if a.format not in (None, "json"):
-        raise InvalidArgument(f"unsupported --format {a.format!r} (use json)", field="format")
     from engine.images.api import inspect
 
     out, missing = [], []
@@ -299,7 +297,7 @@ def cmd_inspect(argv: list[str], g: Globals) -> int:
             out.append(inspect(g.ctx, name))
         except NotFound:
             missing.append(name)
-    emit_json(out)
+    emit_inspect(out, a.format)
     if missing:
         print("Error: No such image: " + ", ".join(missing), file=sys.stderr)
         return 3

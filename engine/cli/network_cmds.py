@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
-from engine.cli.common import Globals, add_format, emit_json, emit_table, parser
+from engine.cli.common import Globals, add_format, emit_inspect, emit_rows, parser
 from engine.errors import BerthError, InvalidArgument
 
 
@@ -30,9 +29,15 @@ def _filters(items: list[str] | None) -> dict[str, list[str]]:
     return out
 
 
-def _json_lines(objs: list[dict]) -> None:
-    for o in objs:
-        sys.stdout.write(json.dumps(o) + "\n")
+# `ls --format 'table ...'` column names, as docker prints them
+NETWORK_COLUMNS = [("ID", "NETWORK ID"), ("Name", "NAME"), ("Driver", "DRIVER"), ("Scope", "SCOPE"),
+                   ("CreatedAt", "CREATED AT"), ("IPv6", "IPV6"), ("Internal", "INTERNAL"), ("Labels", "LABELS")]
+VOLUME_COLUMNS = [("Driver", "DRIVER"), ("Name", "VOLUME NAME"), ("Mountpoint", "MOUNTPOINT"), ("Scope", "SCOPE"),
+                  ("Labels", "LABELS")]
+
+
+def _labels(obj: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in (obj.get("Labels") or {}).items())
 
 
 def run(verb: str, argv: list[str], g: Globals) -> int:
@@ -62,7 +67,7 @@ def _network(argv: list[str], g: Globals) -> int:
     add_format(ls)
     i = sub.add_parser("inspect", help="Show networks as JSON")
     i.add_argument("names", nargs="+")
-    add_format(i)
+    add_format(i, inspect=True)
     r = sub.add_parser("rm", aliases=["remove"], help="Remove networks")
     r.add_argument("names", nargs="+")
     r.add_argument("-f", "--force", action="store_true")
@@ -121,19 +126,13 @@ def _network(argv: list[str], g: Globals) -> int:
         if a.quiet:
             for n in nets:
                 print(nid(n))
-        elif a.format == "json":
-            _json_lines([{"CreatedAt": n["Created"], "Driver": n["Driver"], "ID": nid(n), "IPv6": "false",
-                          "Internal": str(n["Internal"]).lower(), "Labels": ",".join(
-                              f"{k}={v}" for k, v in (n.get("Labels") or {}).items()),
-                          "Name": n["Name"], "Scope": n["Scope"]} for n in nets])
-        elif a.format:
-            raise InvalidArgument(f"unsupported --format {a.format!r} (use json)", field="format")
         else:
-            emit_table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
-                       [[nid(n), n["Name"], n["Driver"], n["Scope"]] for n in nets])
+            emit_rows(a.format, [{"CreatedAt": n["Created"], "Driver": n["Driver"], "ID": nid(n), "IPv6": "false",
+                                  "Internal": str(n["Internal"]).lower(), "Labels": _labels(n),
+                                  "Name": n["Name"], "Scope": n["Scope"]} for n in nets], NETWORK_COLUMNS, 4)
         return 0
     if a.cmd == "inspect":
-        return _inspect_many(api.inspect, ctx, a.names, "network")
+        return _inspect_many(api.inspect, ctx, a.names, a.format)
     if a.cmd in ("rm", "remove"):
         rc = 0
         for n in a.names:
@@ -163,7 +162,7 @@ def _network(argv: list[str], g: Globals) -> int:
     return 2
 
 
-def _inspect_many(fn: Any, ctx: Any, names: list[str], kind: str) -> int:
+def _inspect_many(fn: Any, ctx: Any, names: list[str], fmt: str | None) -> int:
     out, rc = [], 0
     for n in names:
         try:
@@ -171,7 +170,7 @@ def _inspect_many(fn: Any, ctx: Any, names: list[str], kind: str) -> int:
         except BerthError as e:
             print(f"Error: {e.message}", file=sys.stderr)
             rc = e.exit_code
-    emit_json(out)
+    emit_inspect(out, fmt)
     return rc
 
 
@@ -200,7 +199,7 @@ def _volume(argv: list[str], g: Globals) -> int:
     add_format(ls)
     i = sub.add_parser("inspect", help="Show volumes as JSON")
     i.add_argument("names", nargs="+")
-    add_format(i)
+    add_format(i, inspect=True)
     r = sub.add_parser("rm", aliases=["remove"], help="Remove volumes")
     r.add_argument("names", nargs="+")
     r.add_argument("-f", "--force", action="store_true")
@@ -234,16 +233,12 @@ def _volume(argv: list[str], g: Globals) -> int:
         if a.quiet:
             for v in vols:
                 print(v["Name"])
-        elif a.format == "json":
-            _json_lines([{"Driver": v["Driver"], "Labels": ",".join(f"{k}={x}" for k, x in (v.get("Labels") or {}).items()),
-                          "Mountpoint": v["Mountpoint"], "Name": v["Name"], "Scope": v["Scope"]} for v in vols])
-        elif a.format:
-            raise InvalidArgument(f"unsupported --format {a.format!r} (use json)", field="format")
         else:
-            emit_table(["DRIVER", "VOLUME NAME"], [[v["Driver"], v["Name"]] for v in vols])
+            emit_rows(a.format, [{"Driver": v["Driver"], "Labels": _labels(v), "Mountpoint": v["Mountpoint"],
+                                  "Name": v["Name"], "Scope": v["Scope"]} for v in vols], VOLUME_COLUMNS, 2)
         return 0
     if a.cmd == "inspect":
-        return _inspect_many(api.inspect, ctx, a.names, "volume")
+        return _inspect_many(api.inspect, ctx, a.names, a.format)
     if a.cmd in ("rm", "remove"):
         rc = 0
         for n in a.names:

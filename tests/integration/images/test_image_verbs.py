@@ -254,3 +254,19 @@ def test_load_docker_containerd_store_save(berth_host, busybox_rootfs, tmp_path)
     assert info["Id"] == "sha256:" + sha(cfg)
     assert (berth_host.root / "layers" / sha(layer) / "bin" / "busybox").is_file()
     assert (berth_host.root / "oci" / "blobs" / "sha256" / sha(gz)).is_file()  # the compressed blob kept as is
+
+
+def test_images_and_image_inspect_format_templates(berth_host, busybox_image):
+    h = berth_host
+    h.run("tag", busybox_image, "other/name:v2")
+    image_id = h.json("image", "inspect", busybox_image)[0]["Id"]
+    assert h.run("image", "inspect", "-f", "{{.Id}} {{json .Config.Cmd}}", "other/name:v2").stdout == \
+        f"{image_id} {json.dumps(h.json('image', 'inspect', busybox_image)[0]['Config']['Cmd'], separators=(',', ':'))}\n"
+    refs = h.run("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").stdout.splitlines()
+    assert sorted(refs) == sorted([f"berth-test/busybox:latest {image_id[7:19]}", f"other/name:v2 {image_id[7:19]}"])
+    table = h.run("images", "--no-trunc", "--format", "table {{.Repository}}\\t{{.ID}}", "other/name").stdout
+    assert [ln.split() for ln in table.splitlines()] == [["REPOSITORY", "IMAGE", "ID"], ["other/name", image_id]]
+    # -q wins over --format, as in docker
+    assert h.run("images", "-q", "--format", "{{.Repository}}").stdout.split() == [image_id[7:19]]
+    p = h.run("images", "--format", "{{.Nope}}", check=False)
+    assert p.returncode == 2 and "Nope" in p.stderr

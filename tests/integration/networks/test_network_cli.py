@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -97,3 +98,29 @@ def test_prune_sweeps_what_a_crash_left(berth_host, busybox_image):
     h.run("network", "prune", "-f")
     after = snapshot(str(h.base))
     assert after == before
+
+
+def test_format_templates_of_ls_and_inspect(berth_host, busybox_image):
+    """docker's --format idioms on network, volume and container verbs print what they name."""
+    h = berth_host
+    h.run("network", "create", "--subnet", "10.211.0.0/24", "--label", "tier=web", "front")
+    h.run("volume", "create", "--label", "keep=yes", "webdata")
+    assert h.run("network", "ls", "--format", "{{.Name}}").stdout.split() == ["bridge", "front", "host", "none"]
+    lines = h.run("network", "ls", "--filter", "name=front", "--format", "table {{.Name}}\\t{{.Labels}}").stdout
+    assert [ln.split() for ln in lines.splitlines()] == [["NAME", "LABELS"], ["front", "tier=web"]]
+    assert h.run("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}",
+                 "front").stdout == "10.211.0.0/24 10.211.0.1\n"
+    mp = h.run("volume", "inspect", "--format", "{{.Mountpoint}}", "webdata").stdout.strip()
+    assert mp == h.json("volume", "inspect", "webdata")[0]["Mountpoint"] and os.path.isdir(mp)
+    assert h.run("volume", "ls", "--format", "{{.Name}}={{.Labels}}").stdout == "webdata=keep=yes\n"
+    h.run("run", "-d", "--name", "fmtweb", "--network", "front", "--ip", "10.211.0.9", busybox_image, "sleep", "300")
+    try:
+        out = h.run("inspect", "-f", "{{range $n, $e := .NetworkSettings.Networks}}{{$n}} {{$e.IPAddress}}{{end}}",
+                    "fmtweb").stdout
+        assert out == "front 10.211.0.9\n"
+        p = h.run("network", "inspect", "-f", "{{.Nope}}", "front", check=False)
+        assert p.returncode == 2 and "Nope" in p.stderr and p.stdout == ""
+    finally:
+        h.run("rm", "-f", "fmtweb")
+        h.run("network", "rm", "front")
+        h.run("volume", "rm", "webdata")
