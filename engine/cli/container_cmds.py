@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-from engine.cli.common import Globals, add_format, emit_json, emit_table, parser
+from engine.cli.common import Globals, add_format, emit_json, emit_rows, emit_table, parser
 from engine.errors import BerthError, InvalidArgument, NotFound
 
 
@@ -778,7 +778,7 @@ def cmd_ps(verb: str, argv: list[str], g: Globals) -> int:
     if a.format == "json":
         emit_json(recs)
         return 0
-    if a.format:
+    if a.format and a.format != "table":
         return _ps_template(a.format, recs, a.no_trunc)
     rows = []
     for r in recs:
@@ -802,33 +802,21 @@ def _ps_fields(r: dict[str, Any], no_trunc: bool) -> dict[str, str]:
             "Networks": ",".join(sorted((r["NetworkSettings"].get("Networks") or {}).keys()))}
 
 
+# `ps --format 'table ...'` column names, as docker prints them
+PS_COLUMNS = [("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"), ("CreatedAt", "CREATED AT"),
+              ("RunningFor", "CREATED"), ("Ports", "PORTS"), ("State", "STATE"), ("Status", "STATUS"),
+              ("Names", "NAMES"), ("Labels", "LABELS"), ("Mounts", "MOUNTS"), ("Networks", "NETWORKS")]
+
+
 def _ps_template(fmt: str, recs: list[dict[str, Any]], no_trunc: bool) -> int:
-    """docker ps --format with Go-template field references ({{.Names}}, {{.Label "k"}})."""
-    import re
-
-    table = fmt.startswith("table")
-    if table:
-        fmt = fmt[5:].strip()
-    fmt = fmt.replace("\\t", "\t").replace("\\n", "\n")
-    field_re = re.compile(r'{{\s*\.(\w+)\s*}}|{{\s*\.Label\s+"([^"]+)"\s*}}')
-
-    def render(r: dict[str, Any]) -> str:
-        f = _ps_fields(r, no_trunc)
-
-        def sub(m: re.Match[str]) -> str:
-            if m.group(2) is not None:
-                return str((r["Config"].get("Labels") or {}).get(m.group(2), ""))
-            if m.group(1) not in f:
-                raise InvalidArgument(f"format: unknown field .{m.group(1)}", field="format")
-            return f[m.group(1)]
-
-        return field_re.sub(sub, fmt)
-
-    if table:
-        header = field_re.sub(lambda m: (m.group(1) or "LABEL").upper(), fmt)
-        print(header)
+    """docker ps --format with a Go template; `{{.Label "k"}}` is a method of the row, as in docker."""
+    rows = []
     for r in recs:
-        print(render(r))
+        row: dict[str, Any] = _ps_fields(r, no_trunc)
+        labels = r["Config"].get("Labels") or {}
+        row["Label"] = lambda k, labels=labels: str(labels.get(k, ""))
+        rows.append(row)
+    emit_rows(fmt, rows, PS_COLUMNS, len(PS_COLUMNS))
     return 0
 
 

@@ -85,6 +85,11 @@ def _value(dot: Any, action: str, sc: _Scope) -> Any:
         raise _bad(f"empty action in {sc.fmt!r}")
     fn, args = (words[0], words[1:]) if words[0][:1] not in ".$\"'" else ("", words)
     vals = [_path(dot, a, sc) for a in args]
+    if fn == "" and callable(vals[0]):  # a method of the object, such as ps's {{.Label "k"}}
+        try:
+            return vals[0](*vals[1:])
+        except TypeError:
+            raise _bad(f"wrong number of arguments for {args[0]} in {sc.fmt!r}") from None
     if fn == "" and len(vals) == 1:
         return vals[0]
     if fn == "json" and len(vals) == 1:

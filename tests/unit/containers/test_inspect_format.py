@@ -87,3 +87,16 @@ def test_ls_formats(fmt, out, capsys):
 
     emit_rows(fmt, ROWS, COLUMNS, 1)
     assert capsys.readouterr().out.splitlines() == out
+
+
+def test_ps_table_template_aligns_with_docker_headers_and_label_method(capsys):
+    from engine.cli.container_cmds import _ps_template
+
+    recs = [{"Id": "a" * 64, "Name": "/web", "Path": "httpd", "Args": ["-f"], "Created": "2026-01-01T00:00:00Z",
+             "State": {"Status": "running", "Running": True, "StartedAt": "2026-01-01T00:00:00Z"},
+             "Config": {"Image": "busybox", "Labels": {"tier": "front"}}, "NetworkSettings": {"Ports": {}},
+             "Mounts": []}]
+    _ps_template('table {{.ID}}\\t{{.Names}}\\t{{.Label "tier"}}|{{.Label "none"}}', recs, False)
+    assert capsys.readouterr().out.splitlines() == ["CONTAINER ID   NAMES   LABEL|LABEL", "aaaaaaaaaaaa   web     front|"]
+    with pytest.raises(InvalidArgument, match="wrong number of arguments"):
+        _ps_template("{{.Label}}", recs, False)
