@@ -388,6 +388,20 @@ def _bool_canon(v: Any, img: dict) -> bool:
     return bool(v)
 
 
+def _ns_mode_convert(name: str, plain: tuple[str, ...], joinable: bool) -> Callable[[Any], str]:
+    def convert(v: Any) -> str:
+        v = str(v)
+        if v == "" or v in plain or (joinable and v.startswith("container:") and v[10:].strip()):
+            return v
+        allowed = ", ".join(plain) + (", container:NAME" if joinable else "")
+        raise ValueError(f"invalid {name} {v!r} (expected {allowed})")
+    return convert
+
+
+def _ipc_canon(v: Any, img: dict) -> Any:
+    return v or "private"  # docker's default, as inspect shows it
+
+
 Size = int | str
 Duration = int | float | str
 
@@ -450,6 +464,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("read_only", bool, "HostConfig.ReadonlyRootfs", canon=_bool_canon),
     Option("security_opts", list[str], "HostConfig.SecurityOpt", _str_list, _sorted, datatype="set"),
     Option("init", bool, "HostConfig.Init", canon=_bool_canon),
+    Option("pid_mode", str, "HostConfig.PidMode", _ns_mode_convert("pid_mode", ("host",), True)),
+    Option("ipc_mode", str, "HostConfig.IpcMode",
+           _ns_mode_convert("ipc_mode", ("private", "shareable", "host", "none"), True), _ipc_canon),
+    Option("uts", str, "HostConfig.UTSMode", _ns_mode_convert("uts", ("host",), False)),
     Option("shm_size", Size, "HostConfig.ShmSize", n.size, _zero_canon),
     Option("stop_signal", str, "StopSignal", _signal_convert, _signal_canon),
     Option("stop_timeout", int, "StopTimeout"),
@@ -498,10 +516,10 @@ UNSUPPORTED = frozenset({
     "api_version", "blkio_weight_device", "ca_path", "cgroup_parent", "cgroupns_mode", "client_cert",
     "client_key", "debug", "default_host_ip", "device_cgroup_rules", "device_read_bps",
     "device_read_iops", "device_requests", "device_write_bps", "device_write_iops", "docker_host",
-    "ignore_image", "io_maximum_bandwidth", "io_maximum_iops", "ipc_mode", "kernel_memory",
-    "links", "mac_address", "memory_swappiness", "oom_killer", "pid_mode",
+    "ignore_image", "io_maximum_bandwidth", "io_maximum_iops", "kernel_memory",
+    "links", "mac_address", "memory_swappiness", "oom_killer",
     "platform", "purge_networks", "runtime", "storage_opts", "timeout",
-    "tls", "tls_hostname", "trust_image_content", "use_ssh_client", "userns_mode", "uts",
+    "tls", "tls_hostname", "trust_image_content", "use_ssh_client", "userns_mode",
     "validate_certs", "gpus", "volume_driver",
 })
 

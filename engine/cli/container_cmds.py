@@ -68,6 +68,9 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--read-only", action="store_true")
     a("--security-opt", action="append", default=[])
     a("--init", action="store_true")
+    a("--pid", help="PID namespace: host, or container:NAME")
+    a("--ipc", help="IPC namespace: private (default), shareable, host, none, or container:NAME")
+    a("--uts", help="UTS namespace: host")
     a("--shm-size")
     a("--health-cmd")
     a("--health-interval")
@@ -350,6 +353,9 @@ def body_from_args(a: argparse.Namespace) -> dict[str, Any]:
         hc["ReadonlyRootfs"] = True
     if a.init:
         hc["Init"] = True
+    for opt, key in (("pid", "PidMode"), ("ipc", "IpcMode"), ("uts", "UTSMode")):
+        if getattr(a, opt) is not None:
+            hc[key] = getattr(a, opt)
     if a.shm_size:
         hc["ShmSize"] = size(a.shm_size, "shm-size")
     if a.log_driver or a.log_opt:

@@ -58,6 +58,9 @@ def create(ctx: Context, name: str | None, body: dict[str, Any], warnings: list[
     cfg, args = cfgmod.container_config(body, image_cfg, image_ref, cid)
     mounts = cfgmod.mounts(body, hc, image_cfg, _volumes_from(ctx, hc))
     deps.network_validate(ctx, {**body, "HostConfig": hc})
+    for key, ref in cfgmod.joined_containers(hc).items():
+        if key != "NetworkMode":  # (the networks area checks its own)
+            _find_joined(ctx, key, ref)
 
     d = store.cdir(ctx, cid)
     rec: dict[str, Any] = {
@@ -229,7 +232,8 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
             if not p.is_dir():
                 p.mkdir(parents=True, exist_ok=True)
         mode = hc.get("NetworkMode")
-        write_transient(d / "hostname", (os.uname().nodename if mode == "host" else cfg["Hostname"]) + "\n")
+        host_uts = mode == "host" or hc.get("UTSMode") == "host"
+        write_transient(d / "hostname", (os.uname().nodename if host_uts else cfg["Hostname"]) + "\n")
         netset = deps.network_setup(ctx, rec)
         net_done = True
         rec["NetworkSettings"] = netset
@@ -237,13 +241,15 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
             netns: str | None = None
         else:
             netns = netset.get("SandboxKey") or ""
+        if hc.get("IpcMode") == "shareable":
+            rootfs.mount_shm(shm_dir(ctx, cid), int(hc.get("ShmSize") or specmod.DEFAULT_SHM))
         facts = specmod.HostFacts(cgroup_v2=_cgroup_v2(), seccomp_profile=ctx.config.seccomp_profile,
                                   init_path=_init_path(ctx) if hc.get("Init") else None)
         inp = specmod.SpecInputs(
             record=rec, rootfs=str(merged), user=user, netns=netns, hostname_file=str(d / "hostname"),
             hosts_file=str(d / "hosts") if (d / "hosts").exists() else None,
             resolv_file=str(d / "resolv.conf") if (d / "resolv.conf").exists() else None,
-            volume_paths=volume_paths, cgroups_path=f"/berth/{cid}")
+            volume_paths=volume_paths, cgroups_path=f"/berth/{cid}", namespaces=_namespace_paths(ctx, rec))
         spec = specmod.build(inp, facts, warnings)
         write_transient(d / "config.json", json.dumps(spec))
         runtime.delete(ctx, cid)  # a stale runc state from a crash must not block the new run
@@ -278,11 +284,67 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
                 pass
         if mounted:
             rootfs.umount(merged)
+        _release_shm(ctx, cid)
         shutil.rmtree(runtime.conmon_dir(ctx, cid), ignore_errors=True)
         rec["NetworkSettings"] = _empty_netsettings()
         if isinstance(e, BerthError):
             rec["State"]["Error"] = e.message
         raise
+
+
+def shm_dir(ctx: Context, cid: str) -> Path:
+    """Where a shareable container's /dev/shm is mounted on the host (runroot: gone at boot)."""
+    return ctx.runroot / "shm" / cid
+
+
+def _release_shm(ctx: Context, cid: str) -> None:
+    d = shm_dir(ctx, cid)
+    if d.exists():
+        rootfs.umount(d)
+        d.rmdir()
+
+
+def _find_joined(ctx: Context, key: str, ref: str) -> dict[str, Any]:
+    try:
+        return store.load(ctx, store.resolve_id(ctx, ref))
+    except NotFound:
+        raise NotFound(f"{key}: no such container: {ref}", field=key) from None
+
+
+def _namespace_paths(ctx: Context, rec: dict[str, Any]) -> dict[str, str | None]:
+    """PidMode/IpcMode/UTSMode as spec inputs: {"pid": None} shares the host's namespace,
+    {"ipc": "/proc/N/ns/ipc"} joins a running container's; a kind not named gets a new one.
+    "ipc-shm" is where /dev/shm comes from (the host's or the joined container's), and
+    "ipc" with "ipc-shm" of "" is IpcMode none (a namespace of its own, no /dev/shm)."""
+    hc = rec["HostConfig"]
+    out: dict[str, str | None] = {}
+    for key, kind in (("PidMode", "pid"), ("IpcMode", "ipc")):
+        mode = hc.get(key) or ""
+        if mode == "host":
+            out[kind] = None
+        elif mode.startswith("container:"):
+            target = _find_joined(ctx, key, mode[10:])
+            pid = int(target["State"].get("Pid") or 0)
+            if target["Id"] == rec["Id"] or not target["State"].get("Running") or pid <= 0 \
+                    or not os.path.exists(f"/proc/{pid}/ns/{kind}"):
+                raise Conflict(f"{key}: cannot join the {kind} namespace of container {mode[10:]}: it is not "
+                               "running", field=key)
+            out[kind] = f"/proc/{pid}/ns/{kind}"
+            if kind == "ipc":
+                if (target["HostConfig"].get("IpcMode") or "") != "shareable" or not rootfs.is_mounted(
+                        shm_dir(ctx, target["Id"])):
+                    raise Conflict(f"IpcMode: cannot join the IPC namespace of container {mode[10:]}: it is not "
+                                   "shareable (create it with IpcMode shareable)", field="IpcMode")
+                out["ipc-shm"] = str(shm_dir(ctx, target["Id"]))
+    if hc.get("IpcMode") == "shareable":
+        out["ipc-shm"] = str(shm_dir(ctx, rec["Id"]))
+    elif hc.get("IpcMode") == "host":
+        out["ipc-shm"] = "/dev/shm"
+    elif hc.get("IpcMode") == "none":
+        out["ipc-shm"] = ""
+    if hc.get("UTSMode") == "host":
+        out["uts"] = None
+    return out
 
 
 def _log_size_max(hc: dict[str, Any]) -> int:
@@ -378,6 +440,7 @@ def _finalize_locked(ctx: Context, rec: dict[str, Any], run: int | None = None,
     except Exception as e:  # noqa: BLE001 - the run is over whatever the networks area says
         _warn(f"{cid[:12]}: network teardown: {e}")
     rootfs.umount(store.cdir(ctx, cid) / "merged")
+    _release_shm(ctx, cid)
     st.update(Status="exited", Running=False, Paused=False, Restarting=False, Pid=0, ExitCode=code,
               OOMKilled=oom, FinishedAt=store.now())
     rec["NetworkSettings"] = {**_empty_netsettings(), "Networks": {
@@ -617,6 +680,7 @@ def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False, w
         _kill_health(rec)
         if not background:  # the background helper unmounts (an overlay unmount can take a while)
             rootfs.umount(store.cdir(ctx, cid) / "merged")
+        _release_shm(ctx, cid)
         # the record goes whatever the other areas say: report their failures, keep removing
         try:
             deps.network_teardown(ctx, rec)
@@ -763,7 +827,7 @@ def restore(ctx: Context) -> list[str]:
     the user did not stop, like dockerd does at start-up. Returns the names started."""
     started = []
     sweep_trash(ctx)
-    for cid in store.ids(ctx):
+    for cid in _start_order(ctx):
         try:
             with store.locked_record(ctx, cid) as rec:
                 if rec["State"]["Running"] and not live_running(ctx, rec):
@@ -789,6 +853,33 @@ def restore(ctx: Context) -> list[str]:
         except NotFound:
             continue
     return started
+
+
+def _start_order(ctx: Context) -> list[str]:
+    """Container IDs with each one after the containers whose namespaces it joins
+    (`container:NAME` network, pid or ipc modes), so a restore starts the target first."""
+    recs = store.all_records(ctx)
+    by_ref = {r["Id"]: r["Id"] for r in recs} | {r["Name"].lstrip("/"): r["Id"] for r in recs}
+
+    def target(ref: str) -> str:  # a name, an ID or an ID prefix
+        return by_ref.get(ref) or next((i for i in by_ref.values() if i.startswith(ref)), "")
+
+    deps_of = {r["Id"]: {target(x) for x in cfgmod.joined_containers(r.get("HostConfig") or {}).values()}
+               for r in recs}
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(cid: str, path: frozenset[str]) -> None:
+        if cid in seen or cid in path or cid not in deps_of:
+            return
+        for d in sorted(deps_of[cid]):
+            visit(d, path | {cid})
+        seen.add(cid)
+        order.append(cid)
+
+    for r in recs:
+        visit(r["Id"], frozenset())
+    return order
 
 
 # ----------------------------------------------------------------------------- read side

@@ -272,10 +272,39 @@ def host_config(hc_in: dict[str, Any] | None) -> dict[str, Any]:
         spec.rlimits([u], spec.HostFacts(), [])
     for vf in hc.get("VolumesFrom") or []:
         parse_volumes_from(vf)
-    for k in ("IpcMode", "PidMode", "UTSMode", "UsernsMode"):
-        if hc.get(k) not in (None, "", "private", "shareable"):
-            raise InvalidArgument(f"{k}: {hc[k]!r} is not supported by Berth", field=k)
+    for k, plain, joinable in NS_MODES:
+        _ns_mode(hc, k, plain, joinable)
+        hc[k] = hc.get(k) or ("private" if k == "IpcMode" else "")  # docker's inspect shows these
+    if hc.get("UsernsMode") not in (None, ""):
+        raise InvalidArgument(f"UsernsMode: {hc['UsernsMode']!r} is not supported by Berth", field="UsernsMode")
     return hc
+
+
+# Namespace modes as docker has them: the values that need nothing else, and whether
+# `container:NAME` (join that running container's namespace) is allowed.
+NS_MODES = (("PidMode", ("", "host"), True),
+            ("IpcMode", ("", "private", "shareable", "host", "none"), True),
+            ("UTSMode", ("", "host"), False))
+
+
+def _ns_mode(hc: dict[str, Any], key: str, plain: tuple[str, ...], joinable: bool) -> None:
+    v = hc.get(key)
+    if v is None or v in plain:
+        return
+    if joinable and isinstance(v, str) and v.startswith("container:") and v[10:].strip():
+        return
+    allowed = ", ".join(repr(x) for x in plain if x) + (", 'container:NAME'" if joinable else "")
+    raise InvalidArgument(f"{key}: invalid mode {v!r} (expected {allowed})", field=key)
+
+
+def joined_containers(hc: dict[str, Any]) -> dict[str, str]:
+    """The containers whose namespaces this one joins: {"NetworkMode": ref, "PidMode": ref, ...}."""
+    out = {}
+    for k in ("NetworkMode", "PidMode", "IpcMode"):
+        v = hc.get(k) or ""
+        if v.startswith("container:"):
+            out[k] = v[10:]
+    return out
 
 
 LOG_DRIVER = "k8s-file"  # what conmon really writes
@@ -397,6 +426,10 @@ def container_config(body: dict[str, Any], image_cfg: dict[str, Any], image_name
     hostname = body.get("Hostname") or cid[:12]
     if len(hostname) > 63 or not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$", hostname):
         raise InvalidArgument(f"Hostname: invalid hostname {hostname!r}", field="Hostname")
+    if (body.get("HostConfig") or {}).get("UTSMode") == "host":  # the host's name, as docker shows it
+        if body.get("Hostname"):
+            raise InvalidArgument("Hostname: conflicting options: hostname and the UTS mode host", field="Hostname")
+        hostname = os.uname().nodename
     exposed = dict(image_cfg.get("ExposedPorts") or {})
     exposed.update(body.get("ExposedPorts") or {})
     workdir = body.get("WorkingDir") or image_cfg.get("WorkingDir") or ""

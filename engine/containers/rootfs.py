@@ -105,6 +105,20 @@ def mount_overlay(lower: list[str], upper: Path, work: Path, target: Path, init:
         raise RuntimeFailure(f"overlay mount on {target} failed: {os.strerror(err)} ({opts})")
 
 
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+
+
+def mount_shm(target: Path, size: int) -> None:
+    """A tmpfs for a shareable /dev/shm (IpcMode shareable), on the host so that containers
+    joining the IPC namespace can bind the same one."""
+    target.mkdir(parents=True, exist_ok=True)
+    umount(target)  # one a crash left behind holds the last run's data
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    if libc().mount(b"shm", os.fsencode(str(target)), b"tmpfs", flags, f"mode=1777,size={size}".encode()) != 0:
+        raise RuntimeFailure(f"mounting the shared /dev/shm at {target} failed: "
+                             f"{os.strerror(ctypes.get_errno())}", field="IpcMode")
+
+
 def umount(target: str | os.PathLike[str]) -> None:
     t = os.fsencode(os.fspath(target))
     while is_mounted(target):

@@ -277,7 +277,7 @@ class SpecInputs:
     def __init__(self, record: dict[str, Any], rootfs: str, user: ExecUser, netns: str | None,
                  hostname_file: str | None = None, hosts_file: str | None = None,
                  resolv_file: str | None = None, volume_paths: dict[str, str] | None = None,
-                 cgroups_path: str = "") -> None:
+                 cgroups_path: str = "", namespaces: dict[str, str | None] | None = None) -> None:
         self.record = record
         self.rootfs = rootfs
         self.user = user
@@ -287,6 +287,9 @@ class SpecInputs:
         self.resolv_file = resolv_file
         self.volume_paths = volume_paths if volume_paths is not None else {}  # destination -> host path
         self.cgroups_path = cgroups_path
+        # pid/ipc/uts: None shares the host's, a path joins that namespace, absent makes a new
+        # one; "ipc-shm": the /dev/shm to bind ("" for none), absent for a tmpfs of its own
+        self.namespaces = namespaces or {}
 
 
 def host_hard_limit(name: str) -> int:
@@ -420,7 +423,7 @@ def build(inp: SpecInputs, facts: HostFacts, warnings: list[str]) -> dict[str, A
     sec = security_opts(hc)
     env = list(cfg.get("Env") or [])
     if not any(e.startswith("HOSTNAME=") for e in env):  # dockerd adds it after PATH
-        name = os.uname().nodename if inp.netns is None else (cfg.get("Hostname") or "")
+        name = os.uname().nodename if inp.netns is None or "uts" in inp.namespaces else (cfg.get("Hostname") or "")
         at = next((i + 1 for i, e in enumerate(env) if e.startswith("PATH=")), 0)
         env.insert(at, f"HOSTNAME={name}")
     if cfg.get("Tty") and not any(e.startswith("TERM=") for e in env):
@@ -445,9 +448,22 @@ def build(inp: SpecInputs, facts: HostFacts, warnings: list[str]) -> dict[str, A
     if rl:
         process["rlimits"] = rl
 
-    namespaces: list[dict[str, Any]] = [{"type": "pid"}, {"type": "ipc"}, {"type": "mount"}]
-    if inp.netns is not None:  # --network host shares the host's UTS namespace too, like Docker
-        namespaces.append({"type": "uts"})
+    namespaces: list[dict[str, Any]] = [{"type": "mount"}]
+    for kind in ("pid", "ipc"):
+        if kind not in inp.namespaces:
+            namespaces.append({"type": kind})
+        elif inp.namespaces[kind]:
+            namespaces.append({"type": kind, "path": inp.namespaces[kind]})
+    shm_from = inp.namespaces.get("ipc-shm")
+    if shm_from is not None:
+        mounts = [m for m in mounts if m["destination"] != "/dev/shm"]
+        if shm_from:
+            mounts.append({"destination": "/dev/shm", "type": "bind", "source": shm_from,
+                           "options": ["rbind", "rprivate", "nosuid", "noexec", "nodev"]})
+    host_uts = inp.netns is None or "uts" in inp.namespaces
+    if inp.netns is not None:
+        if not host_uts:
+            namespaces.append({"type": "uts"})
         ns: dict[str, Any] = {"type": "network"}
         if inp.netns:
             ns["path"] = inp.netns
@@ -539,6 +555,7 @@ def build(inp: SpecInputs, facts: HostFacts, warnings: list[str]) -> dict[str, A
     }
     if cfg.get("Domainname"):
         spec["domainname"] = cfg["Domainname"]
-    if inp.netns is None:
+    if host_uts:  # --network host or --uts host: the host's UTS namespace, like Docker
         spec.pop("hostname")
+        spec.pop("domainname", None)
     return spec

@@ -246,6 +246,21 @@ options:
   init:
     description: Run an init process (tini) as PID 1 that forwards signals and reaps zombies.
     type: bool
+  pid_mode:
+    description:
+      - PID namespace. V(host) shares the host's; V(container:NAME) joins that running container's.
+      - Unset, the container has a PID namespace of its own.
+    type: str
+  ipc_mode:
+    description:
+      - IPC namespace and C(/dev/shm). V(private) (the default) and V(shareable) give one of the
+        container's own; other containers can join a V(shareable) one with V(container:NAME).
+      - V(host) shares the host's namespace and C(/dev/shm); V(none) has no C(/dev/shm).
+    type: str
+  uts:
+    description:
+      - UTS namespace. V(host) shares the host's host name (and cannot be combined with O(hostname)).
+    type: str
   shm_size:
     description: Size of C(/dev/shm) (V(64m)).
     type: str
@@ -398,7 +413,7 @@ options:
       - Berth always treats O(networks) as community.docker does with V(true); V(false) is refused.
     type: bool
 notes:
-  - Options of M(community.docker.docker_container) that Berth does not have (for example O(ignore:ipc_mode),
+  - Options of M(community.docker.docker_container) that Berth does not have (for example O(ignore:userns_mode),
     O(ignore:links), O(ignore:runtime)) are refused with a message saying Berth does not support them.
 author:
   - Berth developers (@berth)

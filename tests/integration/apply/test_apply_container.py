@@ -192,6 +192,31 @@ def test_more_options_round_trip_through_the_record(berth_host, busybox_image, t
             "spec.networks", lambda: containers(berth_host))
 
 
+def test_pid_ipc_uts_modes_converge_and_recreate(berth_host, busybox_image):
+    """community.docker's pid_mode, ipc_mode and uts: idempotent, a change recreates, bad
+    values are refused by name before anything is touched."""
+    snap = lambda: containers(berth_host)  # noqa: E731
+    owner = {"name": "ipc-owner", "image": busybox_image, "command": "sleep 300", "network_mode": "none",
+             "ipc_mode": "shareable"}
+    converge(berth_host, request("container", owner), snap)
+    spec = {"name": "side", "image": busybox_image, "command": "sleep 300", "network_mode": "none",
+            "pid_mode": "container:ipc-owner", "ipc_mode": "container:ipc-owner", "uts": "host"}
+    r = converge(berth_host, request("container", spec), snap)
+    assert r["actions"] == ["created", "started"]
+    hc = r["resource"]["HostConfig"]
+    assert (hc["PidMode"], hc["IpcMode"], hc["UTSMode"]) == ("container:ipc-owner", "container:ipc-owner", "host")
+    # ipc_mode private is the default docker shows: the same as leaving it out
+    plain = {"name": "plain", "image": busybox_image, "command": "sleep 300", "network_mode": "none"}
+    converge(berth_host, request("container", plain), snap)
+    assert not berth_host.apply(request("container", {**plain, "ipc_mode": "private"}))[1]["changed"]
+    r = converge(berth_host, request("container", {**spec, "pid_mode": "host"}), snap)
+    assert r["actions"] == ["recreated", "started"] and r["diff"]["after"] == {"pid_mode": "host"}
+    refused(berth_host, request("container", {**spec, "ipc_mode": "sharable"}), "spec.ipc_mode", snap)
+    refused(berth_host, request("container", {**spec, "uts": "container:ipc-owner"}), "spec.uts", snap)
+    for name in ("side", "plain", "ipc-owner"):
+        ok(berth_host, request("container", {"name": name}, "absent"))
+
+
 def test_parallel_applies_of_one_container_take_turns(berth_host, busybox_image):
     """Pulumi runs steps in parallel: two applies of one resource must not both create it."""
     import json

@@ -146,6 +146,33 @@ def test_host_network_shares_uts_and_net():
     assert "network" not in types and "uts" not in types and "hostname" not in s
 
 
+@pytest.mark.parametrize("namespaces,want,shm", [
+    ({}, {"pid": None, "ipc": None, "uts": None}, "tmpfs"),
+    # PidMode host: no pid namespace; container:X: X's
+    ({"pid": None}, {"ipc": None, "uts": None}, "tmpfs"),
+    ({"pid": "/proc/7/ns/pid"}, {"pid": "/proc/7/ns/pid", "ipc": None, "uts": None}, "tmpfs"),
+    # IpcMode host: the host's namespace and /dev/shm; none: no /dev/shm; shareable: a host tmpfs
+    ({"ipc": None, "ipc-shm": "/dev/shm"}, {"pid": None, "uts": None}, "/dev/shm"),
+    ({"ipc-shm": ""}, {"pid": None, "ipc": None, "uts": None}, None),
+    ({"ipc": "/proc/7/ns/ipc", "ipc-shm": "/run/berth/shm/x"},
+     {"pid": None, "ipc": "/proc/7/ns/ipc", "uts": None}, "/run/berth/shm/x"),
+    # UTSMode host: no uts namespace, and so no hostname for runc to set
+    ({"uts": None}, {"pid": None, "ipc": None}, "tmpfs"),
+])
+def test_pid_ipc_uts_modes(namespaces, want, shm):
+    rec = copy.deepcopy(BASE)
+    inp = spec.SpecInputs(record=rec, rootfs="/r", user=ExecUser(0, 0), netns="", namespaces=namespaces)
+    s = spec.build(inp, spec.HostFacts(), [])
+    got = {n["type"]: n.get("path") for n in s["linux"]["namespaces"] if n["type"] in ("pid", "ipc", "uts")}
+    assert got == want
+    assert ("hostname" in s) == ("uts" in want)
+    shms = [m for m in s["mounts"] if m["destination"] == "/dev/shm"]
+    if shm is None:
+        assert shms == []
+    else:
+        assert len(shms) == 1 and (shms[0]["type"] if shm == "tmpfs" else shms[0]["source"]) == shm
+
+
 def test_netns_path():
     s = build(netns="/run/x/netns/abc")
     assert {"type": "network", "path": "/run/x/netns/abc"} in s["linux"]["namespaces"]

@@ -193,7 +193,7 @@ def test_engine_warnings_become_module_warnings(berth, monkeypatch, capsys) -> N
 
 
 @pytest.mark.parametrize("args, field", [
-    ({"ipc_mode": "host"}, "ipc_mode"),
+    ({"userns_mode": "host"}, "userns_mode"),
     ({"links": ["db:db"]}, "links"),
     ({"networks": [{"name": "app", "ipv6_address": "fd00::2"}]}, "networks.0.ipv6_address"),
     ({"mounts": [{"target": "/m", "consistency": "cached"}]}, "mounts.0.consistency"),
