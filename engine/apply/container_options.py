@@ -398,6 +398,27 @@ def _ns_mode_convert(name: str, plain: tuple[str, ...], joinable: bool) -> Calla
     return convert
 
 
+def _throttle_convert(bps: bool) -> Callable[[Any], list[dict[str, Any]]]:
+    """community.docker's [{path, rate}] (rate a size such as 20M for bps, a count for iops)."""
+    def convert(v: Any) -> list[dict[str, Any]]:
+        out = []
+        for t in v:
+            if not isinstance(t, dict) or set(t) - {"path", "rate"} or not t.get("path") or t.get("rate") is None:
+                raise ValueError(f"expected {{path, rate}}, got {t!r}")
+            rate = n.size(t["rate"]) if bps else int(t["rate"])
+            out.append({"Path": str(t["path"]), "Rate": rate})
+        return out
+    return convert
+
+
+def _throttle_canon(v: Any, img: dict) -> list[str]:
+    return sorted(f"{t['Path']}:{t['Rate']}" for t in v or [])
+
+
+def _swappiness_canon(v: Any, img: dict) -> Any:
+    return -1 if v is None else v  # docker's "unset"
+
+
 def _ipc_canon(v: Any, img: dict) -> Any:
     return v or "private"  # docker's default, as inspect shows it
 
@@ -468,6 +489,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("ipc_mode", str, "HostConfig.IpcMode",
            _ns_mode_convert("ipc_mode", ("private", "shareable", "host", "none"), True), _ipc_canon),
     Option("uts", str, "HostConfig.UTSMode", _ns_mode_convert("uts", ("host",), False)),
+    Option("cgroupns_mode", Literal["host", "private"], "HostConfig.CgroupnsMode"),
+    Option("memory_swappiness", int, "HostConfig.MemorySwappiness", canon=_swappiness_canon),
+    Option("oom_killer", bool, "HostConfig.OomKillDisable", canon=_bool_canon),
+    Option("device_cgroup_rules", list[str], "HostConfig.DeviceCgroupRules", _str_list, datatype="list"),
+    Option("device_read_bps", list[dict[str, Any]], "HostConfig.BlkioDeviceReadBps", _throttle_convert(True),
+           _throttle_canon, datatype="set"),
+    Option("device_write_bps", list[dict[str, Any]], "HostConfig.BlkioDeviceWriteBps", _throttle_convert(True),
+           _throttle_canon, datatype="set"),
+    Option("device_read_iops", list[dict[str, Any]], "HostConfig.BlkioDeviceReadIOps", _throttle_convert(False),
+           _throttle_canon, datatype="set"),
+    Option("device_write_iops", list[dict[str, Any]], "HostConfig.BlkioDeviceWriteIOps", _throttle_convert(False),
+           _throttle_canon, datatype="set"),
     Option("shm_size", Size, "HostConfig.ShmSize", n.size, _zero_canon),
     Option("stop_signal", str, "StopSignal", _signal_convert, _signal_canon),
     Option("stop_timeout", int, "StopTimeout"),
@@ -513,11 +546,11 @@ BEHAVIOUR: dict[str, Any] = {
 
 # docker_container options Berth refuses by name (a clearer message than "unknown option").
 UNSUPPORTED = frozenset({
-    "api_version", "blkio_weight_device", "ca_path", "cgroup_parent", "cgroupns_mode", "client_cert",
-    "client_key", "debug", "default_host_ip", "device_cgroup_rules", "device_read_bps",
-    "device_read_iops", "device_requests", "device_write_bps", "device_write_iops", "docker_host",
+    "api_version", "blkio_weight_device", "ca_path", "cgroup_parent", "client_cert",
+    "client_key", "debug", "default_host_ip",
+    "device_requests", "docker_host",
     "ignore_image", "io_maximum_bandwidth", "io_maximum_iops", "kernel_memory",
-    "links", "mac_address", "memory_swappiness", "oom_killer",
+    "links", "mac_address",
     "platform", "purge_networks", "runtime", "storage_opts", "timeout",
     "tls", "tls_hostname", "trust_image_content", "use_ssh_client", "userns_mode",
     "validate_certs", "gpus", "volume_driver",

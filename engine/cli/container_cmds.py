@@ -71,6 +71,14 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--pid", help="PID namespace: host, or container:NAME")
     a("--ipc", help="IPC namespace: private (default), shareable, host, none, or container:NAME")
     a("--uts", help="UTS namespace: host")
+    a("--cgroupns", help="cgroup namespace: host or private (default: private on cgroup v2, host on v1)")
+    a("--memory-swappiness", type=int, help="memory swappiness (0-100, -1 for the kernel's)")
+    a("--oom-kill-disable", action="store_true", help="disable the OOM killer (cgroup v1)")
+    a("--device-cgroup-rule", action="append", default=[], help="a device cgroup rule, e.g. 'c 1:3 rwm'")
+    for kind in ("read-bps", "write-bps", "read-iops", "write-iops"):
+        a(f"--device-{kind}", action="append", default=[], metavar="DEVICE:RATE",
+          help=f"limit the {kind.replace('-', ' ')} of a block device" + (" (e.g. /dev/vda:1mb)" if "bps" in kind
+                                                                              else " (e.g. /dev/vda:1000)"))
     a("--shm-size")
     a("--health-cmd")
     a("--health-interval")
@@ -353,7 +361,26 @@ def body_from_args(a: argparse.Namespace) -> dict[str, Any]:
         hc["ReadonlyRootfs"] = True
     if a.init:
         hc["Init"] = True
-    for opt, key in (("pid", "PidMode"), ("ipc", "IpcMode"), ("uts", "UTSMode")):
+    if a.memory_swappiness is not None:
+        hc["MemorySwappiness"] = a.memory_swappiness
+    if a.oom_kill_disable:
+        hc["OomKillDisable"] = True
+    if a.device_cgroup_rule:
+        hc["DeviceCgroupRules"] = a.device_cgroup_rule
+    for kind, key in (("read_bps", "BlkioDeviceReadBps"), ("write_bps", "BlkioDeviceWriteBps"),
+                      ("read_iops", "BlkioDeviceReadIOps"), ("write_iops", "BlkioDeviceWriteIOps")):
+        for v in getattr(a, f"device_{kind}"):
+            path, sep, rate = v.rpartition(":")
+            if not sep or not path:
+                raise InvalidArgument(f"device-{kind.replace('_', '-')}: invalid value {v!r} (expected DEVICE:RATE)",
+                                      field=key)
+            try:
+                n = size(rate, key) if kind.endswith("bps") else int(rate)
+            except ValueError:
+                raise InvalidArgument(f"device-{kind.replace('_', '-')}: invalid rate {rate!r} in {v!r}",
+                                      field=key) from None
+            hc.setdefault(key, []).append({"Path": path, "Rate": n})
+    for opt, key in (("pid", "PidMode"), ("ipc", "IpcMode"), ("uts", "UTSMode"), ("cgroupns", "CgroupnsMode")):
         if getattr(a, opt) is not None:
             hc[key] = getattr(a, opt)
     if a.shm_size:

@@ -38,7 +38,7 @@ HOSTCONFIG_KEYS = {
     "IOMaximumBandwidth",
 }
 _INT_FIELDS = ("Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares", "CpuPeriod", "CpuQuota",
-               "PidsLimit", "BlkioWeight", "ShmSize", "OomScoreAdj")
+               "PidsLimit", "BlkioWeight", "ShmSize", "OomScoreAdj", "MemorySwappiness")
 
 
 def validate_name(name: str) -> str:
@@ -241,7 +241,7 @@ def host_config(hc_in: dict[str, Any] | None) -> dict[str, Any]:
                 hc[k] = int(hc[k])
             except (TypeError, ValueError):
                 raise InvalidArgument(f"{k}: expected an integer, got {hc[k]!r}", field=k) from None
-            if hc[k] < 0 and k not in ("MemorySwap", "PidsLimit", "OomScoreAdj", "CpuQuota"):
+            if hc[k] < 0 and k not in ("MemorySwap", "PidsLimit", "OomScoreAdj", "CpuQuota", "MemorySwappiness"):
                 raise InvalidArgument(f"{k}: must not be negative, got {hc[k]}", field=k)
     if hc.get("Memory") and hc["Memory"] < 6 * 1024 * 1024:
         raise InvalidArgument(f"Memory: minimum memory limit allowed is 6MB, got {hc['Memory']}", field="Memory")
@@ -272,6 +272,15 @@ def host_config(hc_in: dict[str, Any] | None) -> dict[str, Any]:
         spec.rlimits([u], spec.HostFacts(), [])
     for vf in hc.get("VolumesFrom") or []:
         parse_volumes_from(vf)
+    if hc.get("CgroupnsMode") not in (None, "", "host", "private"):
+        raise InvalidArgument(f"CgroupnsMode: invalid mode {hc['CgroupnsMode']!r} (expected 'host' or 'private')",
+                              field="CgroupnsMode")
+    if hc.get("DeviceCgroupRules") is not None:
+        hc["DeviceCgroupRules"] = _strlist(hc["DeviceCgroupRules"], "DeviceCgroupRules")
+        for r in hc["DeviceCgroupRules"] or []:
+            spec.device_cgroup_rule(r)
+    if hc.get("OomKillDisable") is not None:
+        hc["OomKillDisable"] = bool(hc["OomKillDisable"])
     for k, plain, joinable in NS_MODES:
         _ns_mode(hc, k, plain, joinable)
         hc[k] = hc.get(k) or ("private" if k == "IpcMode" else "")  # docker's inspect shows these

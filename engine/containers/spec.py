@@ -10,6 +10,7 @@ devices, so it is unit-tested without runc.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -270,7 +271,34 @@ def drop_unsupported(res: dict[str, Any], facts: HostFacts, warnings: list[str])
             del res["blockIO"]
         warnings.append("Your kernel does not support Block I/O weight or the cgroup is not mounted. "
                         "Weight discarded.")
+    mem = res.get("memory", {})
+    if facts.cgroup_v2 and ("swappiness" in mem or "disableOOMKiller" in mem):
+        # cgroup v2 has neither knob; dockerd discards them the same way
+        for k, what in (("swappiness", "memory swappiness"), ("disableOOMKiller", "OOM killer disable")):
+            if mem.pop(k, None) is not None:
+                warnings.append(f"Your kernel does not support {what} with cgroup v2. Discarded.")
+        if not mem:
+            del res["memory"]
+    elif mem.get("disableOOMKiller") and not mem.get("limit"):
+        warnings.append("OOM killer is disabled for the container, but no memory limit is set, this can result "
+                        "in the system running out of resources.")
     return res
+
+
+DEVICE_RULE = re.compile(r"^([acb]) (\d+|\*):(\d+|\*) ([rwm]{1,3})$")
+
+
+def device_cgroup_rule(rule: str) -> dict[str, Any]:
+    """A `--device-cgroup-rule` ("c 1:3 mr", "a *:* rwm") as an OCI device cgroup entry."""
+    m = DEVICE_RULE.match(str(rule).strip())
+    if not m or len(set(m.group(4))) != len(m.group(4)):
+        raise InvalidArgument(f"DeviceCgroupRules: invalid device cgroup rule {rule!r} "
+                              "(expected 'TYPE MAJOR:MINOR ACCESS', e.g. 'c 1:3 rwm')", field="DeviceCgroupRules")
+    out: dict[str, Any] = {"allow": True, "type": m.group(1), "access": m.group(4)}
+    for k, v in (("major", m.group(2)), ("minor", m.group(3))):
+        if v != "*":
+            out[k] = int(v)
+    return out
 
 
 class SpecInputs:
@@ -349,6 +377,14 @@ def resources(hc: dict[str, Any]) -> dict[str, Any]:
                               field="MemorySwap")
     if hc.get("MemoryReservation"):
         mem["reservation"] = int(hc["MemoryReservation"])
+    sw = hc.get("MemorySwappiness")
+    if sw is not None and int(sw) != -1:  # -1: the kernel's (or the parent's) value, docker's "unset"
+        if not 0 <= int(sw) <= 100:
+            raise InvalidArgument(f"MemorySwappiness: {sw} is out of range (0-100, or -1 for unset)",
+                                  field="MemorySwappiness")
+        mem["swappiness"] = int(sw)
+    if hc.get("OomKillDisable"):
+        mem["disableOOMKiller"] = True
     if mem:
         r["memory"] = mem
     cpu: dict[str, Any] = {}
@@ -385,7 +421,33 @@ def resources(hc: dict[str, Any]) -> dict[str, Any]:
         if not 10 <= w <= 1000:
             raise InvalidArgument(f"BlkioWeight: {w} is out of range (10-1000)", field="BlkioWeight")
         r["blockIO"] = {"weight": w}
+    for key, oci in BLKIO_THROTTLES:
+        if hc.get(key):
+            if not isinstance(hc[key], list):
+                raise InvalidArgument(f"{key}: expected a list of {{Path, Rate}}, got {hc[key]!r}", field=key)
+            r.setdefault("blockIO", {})[oci] = [blkio_throttle(t, key) for t in hc[key]]
     return r
+
+
+# docker's --device-{read,write}-{bps,iops} (HostConfig) and the OCI blockIO lists they fill
+BLKIO_THROTTLES = (("BlkioDeviceReadBps", "throttleReadBpsDevice"), ("BlkioDeviceWriteBps", "throttleWriteBpsDevice"),
+                   ("BlkioDeviceReadIOps", "throttleReadIOPSDevice"),
+                   ("BlkioDeviceWriteIOps", "throttleWriteIOPSDevice"))
+
+
+def blkio_throttle(t: Any, field: str) -> dict[str, int]:
+    """{"Path": "/dev/vda", "Rate": n} -> {"major", "minor", "rate"} of that block device."""
+    path, rate = (t.get("Path"), t.get("Rate")) if isinstance(t, dict) else (None, None)
+    if not isinstance(path, str) or not isinstance(rate, int) or isinstance(rate, bool) or rate < 0:
+        raise InvalidArgument(f"{field}: expected {{Path: a block device, Rate: a non-negative integer}}, got {t!r}",
+                              field=field)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise InvalidArgument(f"{field}: {path!r}: {e.strerror}", field=field) from None
+    if not stat.S_ISBLK(st.st_mode):
+        raise InvalidArgument(f"{field}: {path!r} is not a block device", field=field)
+    return {"major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev), "rate": rate}
 
 
 def _tmpfs_opts(opts: str, field: str) -> list[str]:
@@ -468,7 +530,8 @@ def build(inp: SpecInputs, facts: HostFacts, warnings: list[str]) -> dict[str, A
         if inp.netns:
             ns["path"] = inp.netns
         namespaces.append(ns)
-    if facts.cgroup_v2:
+    # docker's default: a cgroup namespace of its own on cgroup v2, the host's on v1
+    if (hc.get("CgroupnsMode") or ("private" if facts.cgroup_v2 else "host")) == "private":
         namespaces.append({"type": "cgroup"})
 
     # files owned by the engine
@@ -508,7 +571,7 @@ def build(inp: SpecInputs, facts: HostFacts, warnings: list[str]) -> dict[str, A
     mounts += sorted(user_mounts, key=lambda m: m["destination"].rstrip("/").count("/"))
 
     res = drop_unsupported(resources(hc), facts, warnings)
-    res["devices"] = _default_device_rules()
+    res["devices"] = _default_device_rules() + [device_cgroup_rule(r) for r in hc.get("DeviceCgroupRules") or []]
     devices: list[dict[str, Any]] = []
     if privileged:
         res["devices"] = [{"allow": True, "access": "rwm"}]

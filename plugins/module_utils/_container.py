@@ -15,11 +15,11 @@ from ansible_collections.berth.engine.plugins.module_utils._berth import ApplyMo
 # docker_container options Berth does not have (the engine refuses the same names, see
 # engine/apply/container_options.py UNSUPPORTED; a unit test keeps the two in step).
 UNSUPPORTED = frozenset([
-    "api_version", "blkio_weight_device", "ca_path", "cgroup_parent", "cgroupns_mode", "client_cert",
-    "client_key", "debug", "default_host_ip", "device_cgroup_rules", "device_read_bps",
-    "device_read_iops", "device_requests", "device_write_bps", "device_write_iops", "docker_host",
+    "api_version", "blkio_weight_device", "ca_path", "cgroup_parent", "client_cert",
+    "client_key", "debug", "default_host_ip",
+    "device_requests", "docker_host",
     "ignore_image", "io_maximum_bandwidth", "io_maximum_iops", "kernel_memory",
-    "links", "mac_address", "memory_swappiness", "oom_killer",
+    "links", "mac_address",
     "platform", "purge_networks", "runtime", "storage_opts", "timeout",
     "tls", "tls_hostname", "trust_image_content", "use_ssh_client", "userns_mode",
     "validate_certs", "gpus", "volume_driver",
@@ -35,6 +35,11 @@ UNSUPPORTED_SUBOPTIONS = dict(
 
 def _str_list(**kw):
     return dict(type="list", elements="str", **kw)
+
+
+def _throttles(rate_type):
+    return dict(type="list", elements="dict", options=dict(path=dict(type="str", required=True),
+                                                           rate=dict(type=rate_type, required=True)))
 
 
 # Options that describe the container: the engine compares exactly those the user set.
@@ -110,6 +115,14 @@ SPEC_OPTIONS = dict(
     pid_mode=dict(type="str"),
     ipc_mode=dict(type="str"),
     uts=dict(type="str"),
+    cgroupns_mode=dict(type="str", choices=["host", "private"]),
+    memory_swappiness=dict(type="int"),
+    oom_killer=dict(type="bool"),
+    device_cgroup_rules=_str_list(),
+    device_read_bps=_throttles("str"),
+    device_write_bps=_throttles("str"),
+    device_read_iops=_throttles("int"),
+    device_write_iops=_throttles("int"),
     shm_size=dict(type="str"),
     stop_signal=dict(type="str"),
     stop_timeout=dict(type="int"),

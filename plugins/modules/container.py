@@ -261,6 +261,82 @@ options:
     description:
       - UTS namespace. V(host) shares the host's host name (and cannot be combined with O(hostname)).
     type: str
+  cgroupns_mode:
+    description:
+      - cgroup namespace. Unset, docker's default applies, V(private) on cgroup v2 and V(host) on v1.
+    type: str
+    choices: [host, private]
+  memory_swappiness:
+    description:
+      - Memory swappiness of the container, 0 to 100; V(-1) leaves the kernel's. cgroup v1 only
+        (discarded with a warning on v2, as docker does).
+    type: int
+  oom_killer:
+    description:
+      - V(true) disables the OOM killer for the container (docker's C(--oom-kill-disable)). cgroup v1
+        only; without O(memory) the engine warns, as docker does.
+    type: bool
+  device_cgroup_rules:
+    description:
+      - Device cgroup rules, C(TYPE MAJOR:MINOR ACCESS) as docker's C(--device-cgroup-rule) (V(c 1:3 rwm)).
+    type: list
+    elements: str
+  device_read_bps:
+    description:
+      - Limits on the read rate of block devices (bytes per second, a size such as V(20M)).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: The block device on the host (V(/dev/vda)).
+        type: str
+        required: true
+      rate:
+        description: The limit, in bytes per second.
+        type: str
+        required: true
+  device_write_bps:
+    description:
+      - Limits on the write rate of block devices (bytes per second, a size such as V(20M)).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: The block device on the host (V(/dev/vda)).
+        type: str
+        required: true
+      rate:
+        description: The limit, in bytes per second.
+        type: str
+        required: true
+  device_read_iops:
+    description:
+      - Limits on the read rate of block devices (I/O operations per second).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: The block device on the host (V(/dev/vda)).
+        type: str
+        required: true
+      rate:
+        description: The limit, in I/O operations per second.
+        type: int
+        required: true
+  device_write_iops:
+    description:
+      - Limits on the write rate of block devices (I/O operations per second).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: The block device on the host (V(/dev/vda)).
+        type: str
+        required: true
+      rate:
+        description: The limit, in I/O operations per second.
+        type: int
+        required: true
   shm_size:
     description: Size of C(/dev/shm) (V(64m)).
     type: str

@@ -132,3 +132,63 @@ def test_limits_reach_the_cgroup(berth_host, busybox_image):
         assert "Block I/O weight" in p.stderr and "discarded" in p.stderr
     assert inspect(berth_host, "lim")["HostConfig"]["BlkioWeight"] == 300
     berth_host.run("rm", "-f", "lim")
+
+
+def test_swappiness_oom_killer_device_rules_and_cgroupns(berth_host, busybox_image):
+    """--memory-swappiness, --oom-kill-disable (cgroup v1 knobs: discarded with docker's warning
+    on v2), --device-cgroup-rule (the device opens inside the container) and --cgroupns."""
+    import os
+
+    v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    p = berth_host.run("run", "-d", *NONE, "--name", "cg", "-m", "32m", "--memory-swappiness", "7",
+                       "--oom-kill-disable", "--device-cgroup-rule", "b 7:0 r", "--cgroupns", "private",
+                       busybox_image, "sleep", "600")
+    cid = p.stdout.strip()
+    if v2:
+        assert "swappiness" in p.stderr and "OOM killer" in p.stderr
+    else:
+        assert p.stderr == ""
+        assert _cgroup_value(cid, "memory/memory.swappiness", "") == "7"
+        assert "oom_kill_disable 1" in _cgroup_value(cid, "memory/memory.oom_control", "")
+    # 7:0 is the first loop device: with the rule a node made inside opens; without it, it does not
+    make = "mknod /tmp/l b 7 0 && dd if=/tmp/l of=/dev/null count=0 2>/dev/null && echo opened"
+    assert berth_host.run("exec", "cg", "sh", "-c", make).stdout == "opened\n"
+    other = berth_host.run("run", "--rm", *NONE, busybox_image, "sh", "-c", make.replace(" 2>/dev/null", ""),
+                           check=False)
+    assert other.returncode != 0 and "not permitted" in other.stderr
+    pid = inspect(berth_host, "cg")["State"]["Pid"]
+    assert os.readlink(f"/proc/{pid}/ns/cgroup") != os.readlink("/proc/self/ns/cgroup")
+    hc = inspect(berth_host, "cg")["HostConfig"]
+    assert (hc["MemorySwappiness"], hc["OomKillDisable"], hc["DeviceCgroupRules"], hc["CgroupnsMode"]) == \
+        (7, True, ["b 7:0 r"], "private")
+    p = berth_host.run("run", "-d", *NONE, "--cgroupns", "host", busybox_image, "sleep", "600")
+    pid = inspect(berth_host, p.stdout.strip())["State"]["Pid"]
+    assert os.readlink(f"/proc/{pid}/ns/cgroup") == os.readlink("/proc/self/ns/cgroup")
+    berth_host.run("rm", "-f", "cg", p.stdout.strip())
+    bad = berth_host.run("run", "--rm", *NONE, "--device-cgroup-rule", "c 1:9", busybox_image, "true", check=False)
+    assert bad.returncode == 2 and "DeviceCgroupRules" in bad.stderr and "'c 1:9'" in bad.stderr
+    assert berth_host.json("ls", "container") == []
+
+
+def test_block_io_throttles_reach_the_cgroup(berth_host, busybox_image):
+    """--device-read-bps and --device-write-iops on a real block device: the kernel's throttle
+    files list it; a path that is not a block device is refused before anything is made."""
+    import os
+
+    disks = [d for d in sorted(os.listdir("/sys/block")) if not d.startswith(("loop", "ram", "zram"))]
+    dev = f"/dev/{disks[0]}"
+    st = os.stat(dev)
+    mm = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+    cid = berth_host.run("run", "-d", *NONE, "--device-read-bps", f"{dev}:1mb", "--device-write-iops", f"{dev}:100",
+                         busybox_image, "sleep", "600").stdout.strip()
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        line = _cgroup_value(cid, "", "io.max")
+        assert line.startswith(mm) and "rbps=1048576" in line and "wiops=100" in line
+    else:
+        assert _cgroup_value(cid, "blkio/blkio.throttle.read_bps_device", "") == f"{mm} 1048576"
+        assert _cgroup_value(cid, "blkio/blkio.throttle.write_iops_device", "") == f"{mm} 100"
+    berth_host.run("rm", "-f", cid)
+    p = berth_host.run("run", "--rm", *NONE, "--device-read-bps", "/dev/null:1mb", busybox_image, "true",
+                       check=False)
+    assert p.returncode == 2 and "BlkioDeviceReadBps" in p.stderr and "/dev/null" in p.stderr
+    assert berth_host.json("ls", "container") == []

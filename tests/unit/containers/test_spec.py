@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import pytest
 
@@ -171,6 +172,62 @@ def test_pid_ipc_uts_modes(namespaces, want, shm):
         assert shms == []
     else:
         assert len(shms) == 1 and (shms[0]["type"] if shm == "tmpfs" else shms[0]["source"]) == shm
+
+
+def test_swappiness_oom_device_rules_cgroupns():
+    warnings: list[str] = []
+    s = build({"Memory": 64 << 20, "MemorySwappiness": 10, "OomKillDisable": True,
+               "DeviceCgroupRules": ["c 1:9 rwm", "b *:* m"], "CgroupnsMode": "private"}, warnings=warnings)
+    mem = s["linux"]["resources"]["memory"]
+    assert mem["swappiness"] == 10 and mem["disableOOMKiller"] is True and warnings == []
+    assert s["linux"]["resources"]["devices"][-2:] == [
+        {"allow": True, "type": "c", "major": 1, "minor": 9, "access": "rwm"},
+        {"allow": True, "type": "b", "access": "m"}]
+    assert {"type": "cgroup"} in s["linux"]["namespaces"]
+    # docker's defaults: the host's cgroup namespace on v1, one of its own on v2; -1 is "unset"
+    assert {"type": "cgroup"} not in build({"MemorySwappiness": -1})["linux"]["namespaces"]
+    assert "memory" not in build({"MemorySwappiness": -1})["linux"]["resources"]
+    v2 = build({"CgroupnsMode": "host", "MemorySwappiness": 10}, facts=spec.HostFacts(cgroup_v2=True),
+               warnings=warnings)
+    assert {"type": "cgroup"} not in v2["linux"]["namespaces"] and "memory" not in v2["linux"]["resources"]
+    assert warnings and "swappiness" in warnings[0]
+    # an OOM killer disabled without a memory limit is allowed, with docker's warning
+    warnings.clear()
+    build({"OomKillDisable": True}, warnings=warnings)
+    assert "no memory limit" in warnings[0]
+
+
+@pytest.mark.parametrize("hc,field,value", [
+    ({"DeviceCgroupRules": ["c 1:3"]}, "DeviceCgroupRules", "c 1:3"),
+    ({"DeviceCgroupRules": ["x 1:3 rwm"]}, "DeviceCgroupRules", "x 1:3 rwm"),
+    ({"DeviceCgroupRules": ["c 1:3 rrw"]}, "DeviceCgroupRules", "c 1:3 rrw"),
+    ({"MemorySwappiness": 101}, "MemorySwappiness", "101"),
+    ({"CgroupnsMode": "shared"}, "CgroupnsMode", "shared"),
+])
+def test_bad_cgroup_options_name_field_and_value(hc, field, value):
+    from engine.containers.config import host_config
+
+    with pytest.raises(InvalidArgument) as e:
+        host_config(hc)
+    assert e.value.field == field and value in e.value.message
+
+
+def test_block_io_throttles(tmp_path):
+    dev = next(p for p in ("/dev/vda", "/dev/sda", "/dev/loop0", "/dev/zram0") if os.path.exists(p))
+    st = os.stat(dev)
+    s = build({"BlkioDeviceReadBps": [{"Path": dev, "Rate": 1 << 20}],
+               "BlkioDeviceWriteIOps": [{"Path": dev, "Rate": 100}]})
+    bio = s["linux"]["resources"]["blockIO"]
+    want = {"major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev)}
+    assert bio == {"throttleReadBpsDevice": [{**want, "rate": 1 << 20}],
+                   "throttleWriteIOPSDevice": [{**want, "rate": 100}]}
+    for bad, needle in (([{"Path": "/dev/null", "Rate": 1}], "not a block device"),
+                        ([{"Path": str(tmp_path / "none"), "Rate": 1}], "none"),
+                        ([{"Path": dev, "Rate": -1}], "non-negative"),
+                        ({"Path": dev, "Rate": 1}, "a list")):
+        with pytest.raises(InvalidArgument) as e:
+            build({"BlkioDeviceReadBps": bad})
+        assert e.value.field == "BlkioDeviceReadBps" and needle in e.value.message
 
 
 def test_netns_path():
