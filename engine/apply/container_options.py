@@ -490,6 +490,7 @@ OPTIONS: tuple[Option, ...] = (
            _ns_mode_convert("ipc_mode", ("private", "shareable", "host", "none"), True), _ipc_canon),
     Option("uts", str, "HostConfig.UTSMode", _ns_mode_convert("uts", ("host",), False)),
     Option("cgroupns_mode", Literal["host", "private"], "HostConfig.CgroupnsMode"),
+    Option("cgroup_parent", str, "HostConfig.CgroupParent"),
     Option("memory_swappiness", int, "HostConfig.MemorySwappiness", canon=_swappiness_canon),
     Option("oom_killer", bool, "HostConfig.OomKillDisable", canon=_bool_canon),
     Option("device_cgroup_rules", list[str], "HostConfig.DeviceCgroupRules", _str_list, datatype="list"),
@@ -546,7 +547,7 @@ BEHAVIOUR: dict[str, Any] = {
 
 # docker_container options Berth refuses by name (a clearer message than "unknown option").
 UNSUPPORTED = frozenset({
-    "api_version", "blkio_weight_device", "ca_path", "cgroup_parent", "client_cert",
+    "api_version", "blkio_weight_device", "ca_path", "client_cert",
     "client_key", "debug", "default_host_ip",
     "device_requests", "docker_host",
     "ignore_image", "io_maximum_bandwidth", "io_maximum_iops", "kernel_memory",

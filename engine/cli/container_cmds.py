@@ -71,6 +71,7 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--pid", help="PID namespace: host, or container:NAME")
     a("--ipc", help="IPC namespace: private (default), shareable, host, none, or container:NAME")
     a("--uts", help="UTS namespace: host")
+    a("--cgroup-parent", help="cgroup under which the container's cgroup is made (default /berth)")
     a("--cgroupns", help="cgroup namespace: host or private (default: private on cgroup v2, host on v1)")
     a("--memory-swappiness", type=int, help="memory swappiness (0-100, -1 for the kernel's)")
     a("--oom-kill-disable", action="store_true", help="disable the OOM killer (cgroup v1)")
@@ -380,7 +381,8 @@ def body_from_args(a: argparse.Namespace) -> dict[str, Any]:
                 raise InvalidArgument(f"device-{kind.replace('_', '-')}: invalid rate {rate!r} in {v!r}",
                                       field=key) from None
             hc.setdefault(key, []).append({"Path": path, "Rate": n})
-    for opt, key in (("pid", "PidMode"), ("ipc", "IpcMode"), ("uts", "UTSMode"), ("cgroupns", "CgroupnsMode")):
+    for opt, key in (("pid", "PidMode"), ("ipc", "IpcMode"), ("uts", "UTSMode"), ("cgroupns", "CgroupnsMode"),
+                     ("cgroup_parent", "CgroupParent")):
         if getattr(a, opt) is not None:
             hc[key] = getattr(a, opt)
     if a.shm_size:

@@ -249,7 +249,8 @@ def _start_locked(ctx: Context, rec: dict[str, Any], *, attach: Callable[[str], 
             record=rec, rootfs=str(merged), user=user, netns=netns, hostname_file=str(d / "hostname"),
             hosts_file=str(d / "hosts") if (d / "hosts").exists() else None,
             resolv_file=str(d / "resolv.conf") if (d / "resolv.conf").exists() else None,
-            volume_paths=volume_paths, cgroups_path=f"/berth/{cid}", namespaces=_namespace_paths(ctx, rec))
+            volume_paths=volume_paths, cgroups_path=runtime.cgroups_path(hc, cid),
+            namespaces=_namespace_paths(ctx, rec))
         spec = specmod.build(inp, facts, warnings)
         write_transient(d / "config.json", json.dumps(spec))
         runtime.delete(ctx, cid)  # a stale runc state from a crash must not block the new run
@@ -398,8 +399,9 @@ def live_running(ctx: Context, rec: dict[str, Any]) -> bool:
     return runtime.pid_alive(pid, "conmon")
 
 
-def _oom_killed(cid: str) -> bool:
-    for p in (f"/sys/fs/cgroup/memory/berth/{cid}/memory.oom_control", f"/sys/fs/cgroup/berth/{cid}/memory.events"):
+def _oom_killed(rec: dict[str, Any]) -> bool:
+    cg = runtime.cgroups_path(rec["HostConfig"], rec["Id"])
+    for p in (f"/sys/fs/cgroup/memory{cg}/memory.oom_control", f"/sys/fs/cgroup{cg}/memory.events"):
         try:
             for line in Path(p).read_text().splitlines():
                 k, _, v = line.partition(" ")
@@ -432,7 +434,7 @@ def _finalize_locked(ctx: Context, rec: dict[str, Any], run: int | None = None,
     code = runtime.read_exit(ctx, cid)
     if code is None:
         code = exit_code if exit_code is not None else 255
-    oom = code == 137 and bool(rec["HostConfig"].get("Memory")) and _oom_killed(cid)
+    oom = code == 137 and bool(rec["HostConfig"].get("Memory")) and _oom_killed(rec)
     runtime.delete(ctx, cid)
     _kill_health(rec)
     try:
@@ -671,7 +673,7 @@ def remove(ctx: Context, ref: str, force: bool = False, volumes: bool = False, w
             runtime.delete(ctx, cid)
             # a start cut short (record still "created") or a lost runc state: nothing above
             # stopped the process or removed the cgroup, so do it here
-            runtime.reap_cgroup(cid)
+            runtime.reap_cgroup(cid, path=runtime.cgroups_path(rec["HostConfig"], cid))
             if not conmon_pid:
                 try:
                     conmon_pid = int((runtime.conmon_dir(ctx, cid) / "conmon.pid").read_text())

@@ -272,6 +272,11 @@ def host_config(hc_in: dict[str, Any] | None) -> dict[str, Any]:
         spec.rlimits([u], spec.HostFacts(), [])
     for vf in hc.get("VolumesFrom") or []:
         parse_volumes_from(vf)
+    cp = hc.get("CgroupParent")
+    if cp not in (None, "") and (not isinstance(cp, str) or not re.fullmatch(r"[A-Za-z0-9_.@/-]+", cp)
+                                 or any(part in (".", "..") for part in cp.split("/"))):
+        raise InvalidArgument(f"CgroupParent: invalid cgroup parent {cp!r} (a cgroupfs path such as /ops or "
+                              "ops/batch)", field="CgroupParent")
     if hc.get("CgroupnsMode") not in (None, "", "host", "private"):
         raise InvalidArgument(f"CgroupnsMode: invalid mode {hc['CgroupnsMode']!r} (expected 'host' or 'private')",
                               field="CgroupnsMode")

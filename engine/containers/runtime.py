@@ -298,16 +298,27 @@ def delete(ctx: Context, cid: str) -> None:
         runc(ctx, "delete", "--force", cid, check=False)
 
 
-def cgroup_dirs(cid: str) -> list[Path]:
-    """The container's cgroup directories (v1: one per hierarchy; v2: one)."""
+DEFAULT_CGROUP_PARENT = "/berth"
+
+
+def cgroups_path(hc: dict[str, Any], cid: str) -> str:
+    """The container's cgroup (runc's cgroupfs path): under HostConfig.CgroupParent, or /berth."""
+    parent = (hc.get("CgroupParent") or "").strip("/")
+    return f"/{parent}/{cid}" if parent else f"{DEFAULT_CGROUP_PARENT}/{cid}"
+
+
+def cgroup_dirs(cid: str, path: str = "") -> list[Path]:
+    """The container's cgroup directories (v1: one per hierarchy; v2: one); `path` as
+    `cgroups_path` gives it (default: under /berth)."""
+    rel = (path or f"{DEFAULT_CGROUP_PARENT}/{cid}").strip("/")
     base = Path("/sys/fs/cgroup")
-    return [p for p in [*base.glob(f"*/berth/{cid}"), base / "berth" / cid] if p.is_dir()]
+    return [p for p in [*base.glob(f"*/{rel}"), base / rel] if p.is_dir()]
 
 
-def reap_cgroup(cid: str, timeout: float = 5.0) -> None:
+def reap_cgroup(cid: str, timeout: float = 5.0, path: str = "") -> None:
     """Kill whatever is left in the container's cgroups and remove them: what `runc delete`
     does, for a container whose runc state is gone (a start cut short, a crash)."""
-    dirs = cgroup_dirs(cid)
+    dirs = cgroup_dirs(cid, path)
     if not dirs:
         return
     end = time.monotonic() + timeout

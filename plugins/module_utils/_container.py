@@ -15,7 +15,7 @@ from ansible_collections.berth.engine.plugins.module_utils._berth import ApplyMo
 # docker_container options Berth does not have (the engine refuses the same names, see
 # engine/apply/container_options.py UNSUPPORTED; a unit test keeps the two in step).
 UNSUPPORTED = frozenset([
-    "api_version", "blkio_weight_device", "ca_path", "cgroup_parent", "client_cert",
+    "api_version", "blkio_weight_device", "ca_path", "client_cert",
     "client_key", "debug", "default_host_ip",
     "device_requests", "docker_host",
     "ignore_image", "io_maximum_bandwidth", "io_maximum_iops", "kernel_memory",
@@ -116,6 +116,7 @@ SPEC_OPTIONS = dict(
     ipc_mode=dict(type="str"),
     uts=dict(type="str"),
     cgroupns_mode=dict(type="str", choices=["host", "private"]),
+    cgroup_parent=dict(type="str"),
     memory_swappiness=dict(type="int"),
     oom_killer=dict(type="bool"),
     device_cgroup_rules=_str_list(),

@@ -266,6 +266,11 @@ options:
       - cgroup namespace. Unset, docker's default applies, V(private) on cgroup v2 and V(host) on v1.
     type: str
     choices: [host, private]
+  cgroup_parent:
+    description:
+      - The cgroup under which the container's own is made, as a cgroupfs path (V(/ops), V(ops/batch)).
+        Unset, V(/berth).
+    type: str
   memory_swappiness:
     description:
       - Memory swappiness of the container, 0 to 100; V(-1) leaves the kernel's. cgroup v1 only

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.integration.containers.conftest import inspect
@@ -89,14 +91,14 @@ def test_shm_size_and_device(berth_host, busybox_image):
     assert " 2048 " in out and "dev-ok" in out
 
 
-def _cgroup_value(cid: str, v1: str, v2: str) -> str:
-    """A cgroup file of the container, read on the host: `v1` as 'controller/file', `v2` a file name."""
-    from pathlib import Path
-
+def _cgroup_value(cid: str, v1: str, v2: str, rel: str = "") -> str:
+    """A cgroup file of the container, read on the host: `v1` as 'controller/file', `v2` a file
+    name; `rel` the cgroup's path when it is not berth/<id>."""
+    rel = rel or f"berth/{cid}"
     if Path("/sys/fs/cgroup/cgroup.controllers").exists():
-        return Path(f"/sys/fs/cgroup/berth/{cid}/{v2}").read_text().strip()
+        return Path(f"/sys/fs/cgroup/{rel}/{v2}").read_text().strip()
     ctrl, name = v1.split("/")
-    return Path(f"/sys/fs/cgroup/{ctrl}/berth/{cid}/{name}").read_text().strip()
+    return Path(f"/sys/fs/cgroup/{ctrl}/{rel}/{name}").read_text().strip()
 
 
 def test_limits_reach_the_cgroup(berth_host, busybox_image):
@@ -192,3 +194,34 @@ def test_block_io_throttles_reach_the_cgroup(berth_host, busybox_image):
                        check=False)
     assert p.returncode == 2 and "BlkioDeviceReadBps" in p.stderr and "/dev/null" in p.stderr
     assert berth_host.json("ls", "container") == []
+
+
+def test_cgroup_parent(berth_host, busybox_image):
+    """--cgroup-parent: the container's cgroup is PARENT/<id> in every hierarchy, and goes with it."""
+    import os
+
+    parent = f"berth-test-cgp-{os.getpid()}/batch"
+    cid = berth_host.run("run", "-d", *NONE, "--cgroup-parent", "/" + parent, "-m", "32m", busybox_image,
+                         "sleep", "600").stdout.strip()
+    try:
+        pid = inspect(berth_host, cid)["State"]["Pid"]
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        mem = next(ln for ln in lines if ln.split(":")[1] in ("memory", ""))
+        assert mem.split(":", 2)[2] == f"/{parent}/{cid}"
+        assert _cgroup_value(cid, "memory/memory.limit_in_bytes", "memory.max", f"{parent}/{cid}") == str(32 << 20)
+        assert inspect(berth_host, cid)["HostConfig"]["CgroupParent"] == "/" + parent
+        berth_host.run("rm", "-f", cid)
+        assert not list(Path("/sys/fs/cgroup").glob(f"*/{parent}/{cid}")) and \
+            not Path(f"/sys/fs/cgroup/{parent}/{cid}").exists()
+    finally:
+        berth_host.run("rm", "-f", cid, check=False)
+        for d in sorted(Path("/sys/fs/cgroup").glob(f"*/{parent}"), reverse=True) + \
+                [Path(f"/sys/fs/cgroup/{parent}")]:
+            for x in (d, d.parent):
+                try:
+                    x.rmdir()
+                except OSError:
+                    pass
+    p = berth_host.run("run", "--rm", *NONE, "--cgroup-parent", "../up", busybox_image, "true", check=False)
+    assert p.returncode == 2 and "CgroupParent" in p.stderr and "../up" in p.stderr
+

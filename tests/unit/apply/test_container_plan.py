@@ -75,6 +75,7 @@ CASES = {
     "ipc_mode": ("shareable", "host"),
     "uts": ("host", ""),
     "cgroupns_mode": ("host", "private"),
+    "cgroup_parent": ("/ops", "ops/batch"),
     "memory_swappiness": (10, 60),
     "oom_killer": (True, False),
     "device_cgroup_rules": (["c 1:9 rwm"], ["c 1:9 r", "b 7:* rwm"]),

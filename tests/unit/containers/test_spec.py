@@ -203,6 +203,8 @@ def test_swappiness_oom_device_rules_cgroupns():
     ({"DeviceCgroupRules": ["c 1:3 rrw"]}, "DeviceCgroupRules", "c 1:3 rrw"),
     ({"MemorySwappiness": 101}, "MemorySwappiness", "101"),
     ({"CgroupnsMode": "shared"}, "CgroupnsMode", "shared"),
+    ({"CgroupParent": "../escape"}, "CgroupParent", "../escape"),
+    ({"CgroupParent": "my.slice:docker"}, "CgroupParent", "my.slice:docker"),
 ])
 def test_bad_cgroup_options_name_field_and_value(hc, field, value):
     from engine.containers.config import host_config
@@ -358,3 +360,11 @@ def test_env_gets_hostname_and_home_like_dockerd():
     import os
 
     assert f"HOSTNAME={os.uname().nodename}" in build(netns=None)["process"]["env"]  # host network
+
+
+def test_cgroups_path_under_the_parent():
+    from engine.containers.runtime import cgroups_path
+
+    assert cgroups_path({}, "abc") == "/berth/abc"
+    assert cgroups_path({"CgroupParent": "ops/batch/"}, "abc") == "/ops/batch/abc"
+    assert cgroups_path({"CgroupParent": "/ops"}, "abc") == "/ops/abc"
