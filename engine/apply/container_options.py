@@ -388,13 +388,17 @@ def _bool_canon(v: Any, img: dict) -> bool:
     return bool(v)
 
 
-def _ns_mode_convert(name: str, plain: tuple[str, ...], joinable: bool) -> Callable[[Any], str]:
+def _ns_mode_convert(key: str) -> Callable[[Any], str]:
+    """The engine's own check of a namespace mode (HostConfig `key`), also in check mode
+    before the image is there."""
     def convert(v: Any) -> str:
-        v = str(v)
-        if v == "" or v in plain or (joinable and v.startswith("container:") and v[10:].strip()):
-            return v
-        allowed = ", ".join(plain) + (", container:NAME" if joinable else "")
-        raise ValueError(f"invalid {name} {v!r} (expected {allowed})")
+        from engine.containers.config import check_ns_mode
+        from engine.errors import InvalidArgument
+
+        try:
+            return str(check_ns_mode(key, str(v)))
+        except InvalidArgument as e:
+            raise ValueError(e.message) from None
     return convert
 
 
@@ -485,10 +489,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("read_only", bool, "HostConfig.ReadonlyRootfs", canon=_bool_canon),
     Option("security_opts", list[str], "HostConfig.SecurityOpt", _str_list, _sorted, datatype="set"),
     Option("init", bool, "HostConfig.Init", canon=_bool_canon),
-    Option("pid_mode", str, "HostConfig.PidMode", _ns_mode_convert("pid_mode", ("host",), True)),
-    Option("ipc_mode", str, "HostConfig.IpcMode",
-           _ns_mode_convert("ipc_mode", ("private", "shareable", "host", "none"), True), _ipc_canon),
-    Option("uts", str, "HostConfig.UTSMode", _ns_mode_convert("uts", ("host",), False)),
+    Option("pid_mode", str, "HostConfig.PidMode", _ns_mode_convert("PidMode")),
+    Option("ipc_mode", str, "HostConfig.IpcMode", _ns_mode_convert("IpcMode"), _ipc_canon),
+    Option("uts", str, "HostConfig.UTSMode", _ns_mode_convert("UTSMode")),
     Option("cgroupns_mode", Literal["host", "private"], "HostConfig.CgroupnsMode"),
     Option("cgroup_parent", str, "HostConfig.CgroupParent"),
     Option("memory_swappiness", int, "HostConfig.MemorySwappiness", canon=_swappiness_canon),

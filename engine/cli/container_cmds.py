@@ -78,8 +78,7 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--device-cgroup-rule", action="append", default=[], help="a device cgroup rule, e.g. 'c 1:3 rwm'")
     for kind in ("read-bps", "write-bps", "read-iops", "write-iops"):
         a(f"--device-{kind}", action="append", default=[], metavar="DEVICE:RATE",
-          help=f"limit the {kind.replace('-', ' ')} of a block device" + (" (e.g. /dev/vda:1mb)" if "bps" in kind
-                                                                              else " (e.g. /dev/vda:1000)"))
+          help=f"limit a block device's {kind.replace('-', ' ')} (e.g. /dev/vda:{'1mb' if 'bps' in kind else '1000'})")
     a("--shm-size")
     a("--health-cmd")
     a("--health-interval")

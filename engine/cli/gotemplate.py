@@ -121,29 +121,23 @@ def _truthy(v: Any) -> bool:
 
 # A parsed template is a list of nodes: str (text), ("out", action),
 # ("range", vars, action, body, else_body) and ("if", action, body, else_body).
+def _unescape(fmt: str) -> str:
+    return fmt.replace("\\n", "\n").replace("\\t", "\t")
+
+
 def _parse(fmt: str) -> list[Any]:
-    text = fmt.replace("\\n", "\n").replace("\\t", "\t")
+    text = _unescape(fmt)
     tokens: list[tuple[str, str]] = []
-    pos = 0
-    for m in _ACTION.finditer(text):
-        lit = text[pos:m.start()]
-        if m.group(1):
-            lit = lit.rstrip()
-        if tokens and tokens[-1][0] == "trim":
-            lit = lit.lstrip()
-            tokens.pop()
+    pos, trim = 0, False  # trim: the action before asked for `-}}`
+    for m in [*_ACTION.finditer(text), None]:
+        lit = text[pos:m.start() if m else len(text)]
+        lit = lit.lstrip() if trim else lit
+        lit = lit.rstrip() if m and m.group(1) else lit
         if lit:
             tokens.append(("text", lit))
-        tokens.append(("action", m.group(2)))
-        if m.group(3):
-            tokens.append(("trim", ""))
-        pos = m.end()
-    lit = text[pos:]
-    if tokens and tokens[-1][0] == "trim":
-        tokens.pop()
-        lit = lit.lstrip()
-    if lit:
-        tokens.append(("text", lit))
+        if m:
+            tokens.append(("action", m.group(2)))
+            pos, trim = m.end(), bool(m.group(3))
     nodes, i, end = _block(tokens, 0, fmt)
     if end is not None:
         raise _bad(f"unexpected {{{{{end}}}}} in {fmt!r}")
@@ -220,7 +214,7 @@ def render(fmt: str, doc: Any) -> str:
 def header(fmt: str, names: dict[str, str]) -> str:
     """The header line of docker's `--format 'table ...'`: each action becomes its column name
     (`{{.ID}}` of images is IMAGE ID), or its last field in capitals when no name is known."""
-    text = fmt.replace("\\n", "\n").replace("\\t", "\t")
+    text = _unescape(fmt)
 
     def name(m: re.Match[str]) -> str:
         fields = re.findall(r"\.(\w+)", m.group(2))

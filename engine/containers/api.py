@@ -861,10 +861,12 @@ def _start_order(ctx: Context) -> list[str]:
     """Container IDs with each one after the containers whose namespaces it joins
     (`container:NAME` network, pid or ipc modes), so a restore starts the target first."""
     recs = store.all_records(ctx)
-    by_ref = {r["Id"]: r["Id"] for r in recs} | {r["Name"].lstrip("/"): r["Id"] for r in recs}
 
-    def target(ref: str) -> str:  # a name, an ID or an ID prefix
-        return by_ref.get(ref) or next((i for i in by_ref.values() if i.startswith(ref)), "")
+    def target(ref: str) -> str:
+        try:
+            return store.resolve_id(ctx, ref)
+        except BerthError:  # gone, or ambiguous: nothing to wait for
+            return ""
 
     deps_of = {r["Id"]: {target(x) for x in cfgmod.joined_containers(r.get("HostConfig") or {}).values()}
                for r in recs}

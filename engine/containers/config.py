@@ -286,9 +286,8 @@ def host_config(hc_in: dict[str, Any] | None) -> dict[str, Any]:
             spec.device_cgroup_rule(r)
     if hc.get("OomKillDisable") is not None:
         hc["OomKillDisable"] = bool(hc["OomKillDisable"])
-    for k, plain, joinable in NS_MODES:
-        _ns_mode(hc, k, plain, joinable)
-        hc[k] = hc.get(k) or ("private" if k == "IpcMode" else "")  # docker's inspect shows these
+    for k in NS_MODES:
+        hc[k] = check_ns_mode(k, hc.get(k)) or ("private" if k == "IpcMode" else "")  # docker's inspect shows these
     if hc.get("UsernsMode") not in (None, ""):
         raise InvalidArgument(f"UsernsMode: {hc['UsernsMode']!r} is not supported by Berth", field="UsernsMode")
     return hc
@@ -296,17 +295,18 @@ def host_config(hc_in: dict[str, Any] | None) -> dict[str, Any]:
 
 # Namespace modes as docker has them: the values that need nothing else, and whether
 # `container:NAME` (join that running container's namespace) is allowed.
-NS_MODES = (("PidMode", ("", "host"), True),
-            ("IpcMode", ("", "private", "shareable", "host", "none"), True),
-            ("UTSMode", ("", "host"), False))
+NS_MODES = {"PidMode": (("", "host"), True),
+            "IpcMode": (("", "private", "shareable", "host", "none"), True),
+            "UTSMode": (("", "host"), False)}
 
 
-def _ns_mode(hc: dict[str, Any], key: str, plain: tuple[str, ...], joinable: bool) -> None:
-    v = hc.get(key)
+def check_ns_mode(key: str, v: Any) -> Any:
+    """`v` when it is a valid `key` (PidMode, IpcMode, UTSMode) or None; else InvalidArgument."""
+    plain, joinable = NS_MODES[key]
     if v is None or v in plain:
-        return
+        return v
     if joinable and isinstance(v, str) and v.startswith("container:") and v[10:].strip():
-        return
+        return v
     allowed = ", ".join(repr(x) for x in plain if x) + (", 'container:NAME'" if joinable else "")
     raise InvalidArgument(f"{key}: invalid mode {v!r} (expected {allowed})", field=key)
 

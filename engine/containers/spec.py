@@ -441,13 +441,10 @@ def blkio_throttle(t: Any, field: str) -> dict[str, int]:
     if not isinstance(path, str) or not isinstance(rate, int) or isinstance(rate, bool) or rate < 0:
         raise InvalidArgument(f"{field}: expected {{Path: a block device, Rate: a non-negative integer}}, got {t!r}",
                               field=field)
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise InvalidArgument(f"{field}: {path!r}: {e.strerror}", field=field) from None
-    if not stat.S_ISBLK(st.st_mode):
+    dev = device_from_host(path, path, "", field)
+    if dev["type"] != "b":
         raise InvalidArgument(f"{field}: {path!r} is not a block device", field=field)
-    return {"major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev), "rate": rate}
+    return {"major": dev["major"], "minor": dev["minor"], "rate": rate}
 
 
 def _tmpfs_opts(opts: str, field: str) -> list[str]:
@@ -484,8 +481,9 @@ def build(inp: SpecInputs, facts: HostFacts, warnings: list[str]) -> dict[str, A
     caps = capabilities(hc)
     sec = security_opts(hc)
     env = list(cfg.get("Env") or [])
+    host_uts = inp.netns is None or "uts" in inp.namespaces  # --network host or --uts host, like Docker
     if not any(e.startswith("HOSTNAME=") for e in env):  # dockerd adds it after PATH
-        name = os.uname().nodename if inp.netns is None or "uts" in inp.namespaces else (cfg.get("Hostname") or "")
+        name = os.uname().nodename if host_uts else (cfg.get("Hostname") or "")
         at = next((i + 1 for i, e in enumerate(env) if e.startswith("PATH=")), 0)
         env.insert(at, f"HOSTNAME={name}")
     if cfg.get("Tty") and not any(e.startswith("TERM=") for e in env):
@@ -522,10 +520,9 @@ def build(inp: SpecInputs, facts: HostFacts, warnings: list[str]) -> dict[str, A
         if shm_from:
             mounts.append({"destination": "/dev/shm", "type": "bind", "source": shm_from,
                            "options": ["rbind", "rprivate", "nosuid", "noexec", "nodev"]})
-    host_uts = inp.netns is None or "uts" in inp.namespaces
+    if not host_uts:
+        namespaces.append({"type": "uts"})
     if inp.netns is not None:
-        if not host_uts:
-            namespaces.append({"type": "uts"})
         ns: dict[str, Any] = {"type": "network"}
         if inp.netns:
             ns["path"] = inp.netns
@@ -618,7 +615,7 @@ def build(inp: SpecInputs, facts: HostFacts, warnings: list[str]) -> dict[str, A
     }
     if cfg.get("Domainname"):
         spec["domainname"] = cfg["Domainname"]
-    if host_uts:  # --network host or --uts host: the host's UTS namespace, like Docker
+    if host_uts:
         spec.pop("hostname")
         spec.pop("domainname", None)
     return spec
